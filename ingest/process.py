@@ -1,0 +1,116 @@
+"""Turning raw MQTT messages into a storage batch: parse, decode, map to quantities.
+
+Pure apart from the codec calls; the same function serves the MQTT service, webhooks and tests.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from lorawan.codecs.base import Measurement
+from lorawan.envelopes import parse_message
+from lorawan.errors import LorawanError
+from lorawan.quantities import quantity_for_field
+from lorawan.uplink import DeviceEvent, EventKind, Uplink
+from storage.batch import Batch, DeadLetter, StoredEvent, StoredUplink
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True, frozen=True)
+class RawMessage:
+    """One message as it came off the wire."""
+
+    topic: str
+    payload: bytes
+
+
+# Decides how an uplink's payload becomes measurements; returns None to fall back to the
+# network server's decoded payload. Raising LorawanError dead-letters the uplink.
+UplinkDecoder = Callable[[Uplink], StoredUplink | None]
+
+
+def process_messages(
+    *,
+    messages: Iterable[RawMessage],
+    max_message_bytes: int,
+    decoder: UplinkDecoder | None = None,
+) -> Batch:
+    """Parse and decode ``messages`` into one batch; bad messages become dead letters."""
+    batch = Batch()
+    for msg in messages:
+        size = len(msg.payload)
+        if size > max_message_bytes:
+            batch.dead_letters.append(DeadLetter(
+                topic=msg.topic, payload=msg.payload[:max_message_bytes], size=size,
+                reason="oversized",
+                detail=f"message is {size} bytes, the limit is {max_message_bytes}"
+                       " (LORACITY_MAX_MESSAGE_BYTES); only the first bytes are kept",
+            ))
+            continue
+        try:
+            parsed = parse_message(topic=msg.topic, payload=msg.payload)
+            if isinstance(parsed, DeviceEvent):
+                batch.events.append(StoredEvent(event=parsed, measurements=event_measurements(
+                    event=parsed)))
+                continue
+            stored = decoder(parsed) if decoder is not None else None
+            batch.uplinks.append(stored if stored is not None else network_decoded(
+                uplink=parsed))
+        except LorawanError as exc:
+            batch.dead_letters.append(DeadLetter(
+                topic=msg.topic, payload=msg.payload, size=size, reason=exc.reason,
+                detail=str(exc)))
+        except Exception as exc:  # a bug must cost one message, not the service
+            log.exception("unexpected error processing a message on %s", msg.topic)
+            batch.dead_letters.append(DeadLetter(
+                topic=msg.topic, payload=msg.payload, size=size, reason="internal_error",
+                detail=f"loracity failed on this message: {exc!r}"))
+    return batch
+
+
+def network_decoded(*, uplink: Uplink) -> StoredUplink:
+    """Measurements from the payload the network server decoded (``decoded_payload``/``object``).
+
+    Fields are mapped to quantities by name; every field (mapped or not) stays in the JSON.
+    """
+    measurements = measurements_from_fields(fields=uplink.decoded) if uplink.decoded else []
+    if uplink.battery is not None:
+        measurements.append(Measurement("battery", float(uplink.battery)))
+    return StoredUplink(
+        uplink=uplink, decoded=uplink.decoded,
+        decoded_by="network" if uplink.decoded is not None else None,
+        measurements=measurements,
+    )
+
+
+def measurements_from_fields(*, fields: Mapping[str, Any]) -> list[Measurement]:
+    """Map top-level numeric (and boolean) fields to quantities by their names."""
+    out: list[Measurement] = []
+    for name, value in fields.items():
+        quantity = quantity_for_field(name)
+        if quantity is None:
+            continue
+        if isinstance(value, bool):
+            out.append(Measurement(quantity, 1.0 if value else 0.0))
+        elif isinstance(value, int | float) and value == value:  # skip NaN
+            out.append(Measurement(quantity, float(value)))
+    return out
+
+
+def event_measurements(*, event: DeviceEvent) -> list[Measurement]:
+    """Status events carry battery and link margin; they are measurements like any other."""
+    if event.kind is not EventKind.STATUS:
+        return []
+    out: list[Measurement] = []
+    battery = event.details.get("battery")
+    if isinstance(battery, int | float) and not isinstance(battery, bool):
+        out.append(Measurement("battery", float(battery)))
+    margin = event.details.get("margin")
+    if isinstance(margin, int | float) and not isinstance(margin, bool):
+        out.append(Measurement("link_margin", float(margin)))
+    return out

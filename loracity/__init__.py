@@ -1,0 +1,1 @@
+"""Composition package: the root CLI, shared settings and the embedded demo launcher."""

@@ -1,0 +1,1 @@
+"""Storage: schema migrations, connection helpers, the batch writer (COPY) and read queries."""

@@ -1,0 +1,301 @@
+"""The batch writer: one transaction per batch, binary COPY into staging tables, idempotent.
+
+Why staging tables: COPY cannot skip rows that already exist, and a frame may arrive twice
+(broker redelivery after a crash, two ingest replicas, a re-published message). So rows are
+COPYed into per-connection temporary tables and moved with ``INSERT ... ON CONFLICT DO NOTHING
+RETURNING``; receptions and measurements follow only for the frames that were new. The unique
+key (dev_eui, received_at, f_cnt) lives in the database, so replicas never coordinate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+import psycopg
+from psycopg.types.json import Jsonb, set_json_dumps
+
+from storage.batch import Batch, StoredUplink, WriteResult
+
+_STAGING_DDL = """
+CREATE TEMP TABLE IF NOT EXISTS stage_uplinks (
+    received_at timestamptz, dev_eui text, f_cnt bigint, f_port integer, payload bytea,
+    decoded jsonb, decoded_by text, source text, confirmed boolean, dev_addr text,
+    spreading_factor smallint, bandwidth integer, frequency bigint, airtime real,
+    gateway_count smallint, best_rssi real, best_snr real, raw bytea
+) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS stage_receptions (
+    received_at timestamptz, dev_eui text, f_cnt bigint, gateway_id text, rssi real, snr real,
+    spreading_factor smallint, frequency bigint, gateway_time timestamptz
+) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS stage_measurements (
+    time timestamptz, dev_eui text, f_cnt bigint, quantity text, channel smallint,
+    value double precision
+) ON COMMIT DELETE ROWS;
+"""
+
+_UPLINK_TYPES = ["timestamptz", "text", "int8", "int4", "bytea", "jsonb", "text", "text", "bool",
+                 "text", "int2", "int4", "int8", "float4", "int2", "float4", "float4", "bytea"]
+_RECEPTION_TYPES = ["timestamptz", "text", "int8", "text", "float4", "float4", "int2", "int8",
+                    "timestamptz"]
+_MEASUREMENT_TYPES = ["timestamptz", "text", "int8", "text", "int2", "float8"]
+_DEAD_LETTER_TYPES = ["text", "bytea", "int4", "text", "text"]
+
+# Sorting by the frame key keeps lock order identical across replicas: two replicas inserting
+# the same frames in different orders would otherwise deadlock on the unique index.
+_MOVE_SQL = """
+WITH ins AS (
+    INSERT INTO uplinks (received_at, dev_eui, f_cnt, f_port, payload, decoded, decoded_by,
+                         source, confirmed, dev_addr, spreading_factor, bandwidth, frequency,
+                         airtime, gateway_count, best_rssi, best_snr, raw)
+    SELECT * FROM stage_uplinks ORDER BY dev_eui, received_at, f_cnt
+    ON CONFLICT DO NOTHING
+    RETURNING dev_eui, received_at, f_cnt
+), r AS (
+    INSERT INTO receptions (received_at, dev_eui, f_cnt, gateway_id, rssi, snr,
+                            spreading_factor, frequency, gateway_time)
+    SELECT s.* FROM stage_receptions s
+    JOIN ins ON s.dev_eui = ins.dev_eui AND s.received_at = ins.received_at AND s.f_cnt = ins.f_cnt
+    RETURNING 1
+), m AS (
+    INSERT INTO measurements (time, dev_eui, quantity, channel, value)
+    SELECT s.time, s.dev_eui, s.quantity, s.channel, s.value FROM stage_measurements s
+    JOIN ins ON s.dev_eui = ins.dev_eui AND s.time = ins.received_at AND s.f_cnt = ins.f_cnt
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM m)
+"""
+
+_DEVICE_UPSERT = """
+INSERT INTO devices AS d (dev_eui, name, application, tenant, source, device_profile,
+                          version_ids, latitude, longitude, altitude, tags, first_seen, last_seen)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+ON CONFLICT (dev_eui) DO UPDATE SET
+    name = coalesce(EXCLUDED.name, d.name),
+    application = coalesce(EXCLUDED.application, d.application),
+    tenant = coalesce(EXCLUDED.tenant, d.tenant),
+    source = EXCLUDED.source,
+    device_profile = coalesce(EXCLUDED.device_profile, d.device_profile),
+    version_ids = coalesce(EXCLUDED.version_ids, d.version_ids),
+    latitude = coalesce(EXCLUDED.latitude, d.latitude),
+    longitude = coalesce(EXCLUDED.longitude, d.longitude),
+    altitude = coalesce(EXCLUDED.altitude, d.altitude),
+    tags = CASE WHEN EXCLUDED.tags = '{}'::jsonb THEN d.tags ELSE EXCLUDED.tags END,
+    first_seen = least(d.first_seen, EXCLUDED.first_seen),
+    last_seen = greatest(d.last_seen, EXCLUDED.last_seen),
+    updated_at = now()
+"""
+
+_GATEWAY_UPSERT = """
+INSERT INTO gateways AS g (gateway_id, eui, latitude, longitude, altitude, first_seen, last_seen)
+VALUES (%s, %s, %s, %s, %s, %s, %s)
+ON CONFLICT (gateway_id) DO UPDATE SET
+    eui = coalesce(EXCLUDED.eui, g.eui),
+    latitude = coalesce(EXCLUDED.latitude, g.latitude),
+    longitude = coalesce(EXCLUDED.longitude, g.longitude),
+    altitude = coalesce(EXCLUDED.altitude, g.altitude),
+    first_seen = least(g.first_seen, EXCLUDED.first_seen),
+    last_seen = greatest(g.last_seen, EXCLUDED.last_seen)
+"""
+
+_EVENT_INSERT = """
+INSERT INTO device_events (time, dev_eui, kind, source, details, raw)
+VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING 1
+"""
+
+# A device row is rewritten when its metadata changes or its last_seen advances by this much
+# (event time): last_seen is for humans; per-frame precision lives in uplinks.
+_LAST_SEEN_REFRESH_S = 60.0
+
+
+def configure_connection(conn: psycopg.Connection[Any]) -> None:
+    """Prepare a new connection for the writer (staging tables, fast JSON). Pool ``configure``."""
+    set_json_dumps(orjson.dumps, context=conn)
+    conn.execute(_STAGING_DDL)
+    conn.commit()
+
+
+@dataclass(slots=True)
+class _Seen:
+    key: tuple[Any, ...]
+    last_seen: datetime
+
+
+class BatchWriter:
+    """Writes batches; remembers which device and gateway rows are current to skip upserts.
+
+    Not thread-safe: one writer per ingest worker thread.
+    """
+
+    def __init__(self) -> None:
+        self._devices: dict[str, _Seen] = {}
+        self._gateways: dict[str, _Seen] = {}
+
+    def write(self, *, conn: psycopg.Connection[Any], batch: Batch) -> WriteResult:
+        """Write ``batch`` in one transaction and commit it; return what was new.
+
+        On any error the transaction is rolled back and the exception propagates, so the caller
+        can retry the very same batch: the result is the same as if the first try never ran.
+        """
+        result = WriteResult()
+        uplinks, in_batch_dupes = _unique_frames(batch.uplinks)
+        result.duplicates += in_batch_dupes
+        device_rows, gateway_rows, pending = self._metadata_rows(batch)
+        with conn.transaction():
+            if uplinks:
+                self._copy_uplinks(conn=conn, uplinks=uplinks)
+                row = conn.execute(_MOVE_SQL).fetchone()
+                assert row is not None
+                result.stored = int(row[0])
+                result.measurements = int(row[1])
+                result.duplicates += len(uplinks) - result.stored
+            for stored_event in batch.events:
+                ev = stored_event.event
+                cur = conn.execute(_EVENT_INSERT, (ev.time, ev.dev_eui, ev.kind.value,
+                                                   ev.source.value, Jsonb(ev.details), ev.raw))
+                if cur.fetchone() is None:
+                    result.event_duplicates += 1
+                    continue
+                result.events += 1
+                if stored_event.measurements:
+                    with conn.cursor() as cur2:
+                        cur2.executemany(
+                            "INSERT INTO measurements (time, dev_eui, quantity, channel, value)"
+                            " VALUES (%s, %s, %s, %s, %s)",
+                            [(ev.time, ev.dev_eui, m.quantity, m.channel, m.value)
+                             for m in stored_event.measurements])
+                    result.measurements += len(stored_event.measurements)
+            if batch.dead_letters:
+                with conn.cursor().copy(
+                    "COPY dead_letters (topic, payload, size, reason, detail)"
+                    " FROM STDIN (FORMAT BINARY)"
+                ) as copy:
+                    copy.set_types(_DEAD_LETTER_TYPES)
+                    for dl in batch.dead_letters:
+                        copy.write_row((dl.topic, dl.payload, dl.size, dl.reason, dl.detail))
+                result.dead_letters = len(batch.dead_letters)
+                for dl in batch.dead_letters:
+                    reasons = result.dead_letter_reasons
+                    reasons[dl.reason] = reasons.get(dl.reason, 0) + 1
+            if device_rows:
+                with conn.cursor() as cur:
+                    cur.executemany(_DEVICE_UPSERT, device_rows)
+            if gateway_rows:
+                with conn.cursor() as cur:
+                    cur.executemany(_GATEWAY_UPSERT, gateway_rows)
+        # Only after commit: a rolled-back upsert must be retried with the next batch.
+        self._devices.update(pending[0])
+        self._gateways.update(pending[1])
+        return result
+
+    def forget(self) -> None:
+        """Drop the metadata cache (e.g. after the database was replaced)."""
+        self._devices.clear()
+        self._gateways.clear()
+
+    @staticmethod
+    def _copy_uplinks(*, conn: psycopg.Connection[Any], uplinks: Iterable[StoredUplink]) -> None:
+        receptions: list[tuple[Any, ...]] = []
+        measurements: list[tuple[Any, ...]] = []
+        with conn.cursor().copy("COPY stage_uplinks FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(_UPLINK_TYPES)
+            for su in uplinks:
+                u = su.uplink
+                rssi = [r.rssi for r in u.receptions if r.rssi is not None]
+                snr = [r.snr for r in u.receptions if r.snr is not None]
+                copy.write_row((
+                    u.received_at, u.dev_eui, u.f_cnt, u.f_port, u.payload, su.decoded,
+                    su.decoded_by, u.source.value, u.confirmed, u.dev_addr, u.spreading_factor,
+                    u.bandwidth, u.frequency, u.airtime, len(u.receptions),
+                    max(rssi) if rssi else None, max(snr) if snr else None, u.raw,
+                ))
+                for r in u.receptions:
+                    receptions.append((u.received_at, u.dev_eui, u.f_cnt, r.gateway_id, r.rssi,
+                                       r.snr, u.spreading_factor, u.frequency, r.time))
+                for m in su.measurements:
+                    measurements.append((u.received_at, u.dev_eui, u.f_cnt, m.quantity,
+                                         m.channel, m.value))
+        if receptions:
+            with conn.cursor().copy("COPY stage_receptions FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types(_RECEPTION_TYPES)
+                for row in receptions:
+                    copy.write_row(row)
+        if measurements:
+            with conn.cursor().copy("COPY stage_measurements FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types(_MEASUREMENT_TYPES)
+                for row in measurements:
+                    copy.write_row(row)
+
+    def _metadata_rows(
+        self, batch: Batch,
+    ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]],
+               tuple[dict[str, _Seen], dict[str, _Seen]]]:
+        devices: dict[str, tuple[Any, ...]] = {}
+        gateways: dict[str, tuple[Any, ...]] = {}
+        seen_times: dict[str, tuple[datetime, datetime]] = {}
+        gw_times: dict[str, tuple[datetime, datetime]] = {}
+        for su in batch.uplinks:
+            u = su.uplink
+            loc = u.device_location
+            devices[u.dev_eui] = (
+                u.device_name, u.application, u.tenant, u.source.value, u.device_profile,
+                u.version_ids, loc.latitude if loc else None, loc.longitude if loc else None,
+                loc.altitude if loc else None, u.tags or {},
+            )
+            _widen(seen_times, u.dev_eui, u.received_at)
+            for r in u.receptions:
+                gl = r.location
+                gateways[r.gateway_id] = (
+                    r.gateway_eui, gl.latitude if gl else None, gl.longitude if gl else None,
+                    gl.altitude if gl else None,
+                )
+                _widen(gw_times, r.gateway_id, u.received_at)
+        for se in batch.events:
+            ev = se.event
+            devices.setdefault(ev.dev_eui, (
+                ev.device_name, ev.application, ev.tenant, ev.source.value, ev.device_profile,
+                None, None, None, None, {},
+            ))
+            _widen(seen_times, ev.dev_eui, ev.time)
+        device_rows, new_devices = _changed(devices, seen_times, self._devices)
+        gateway_rows, new_gateways = _changed(gateways, gw_times, self._gateways)
+        return device_rows, gateway_rows, (new_devices, new_gateways)
+
+
+def _widen(times: dict[str, tuple[datetime, datetime]], key: str, t: datetime) -> None:
+    span = times.get(key)
+    times[key] = (t, t) if span is None else (min(span[0], t), max(span[1], t))
+
+
+def _changed(
+    current: dict[str, tuple[Any, ...]], times: dict[str, tuple[datetime, datetime]],
+    cache: dict[str, _Seen],
+) -> tuple[list[tuple[Any, ...]], dict[str, _Seen]]:
+    rows: list[tuple[Any, ...]] = []
+    pending: dict[str, _Seen] = {}
+    for key in sorted(current):  # sorted: same lock order in every replica
+        values = current[key]
+        first, last = times[key]
+        cached = cache.get(key)
+        if (cached is not None and cached.key == values
+                and (last - cached.last_seen).total_seconds() < _LAST_SEEN_REFRESH_S):
+            continue
+        rows.append((key, *(Jsonb(v) if isinstance(v, dict) else v for v in values),
+                     first, last))
+        pending[key] = _Seen(values, last)
+    return rows, pending
+
+
+def _unique_frames(uplinks: list[StoredUplink]) -> tuple[list[StoredUplink], int]:
+    seen: set[tuple[str, datetime, int]] = set()
+    unique: list[StoredUplink] = []
+    for su in uplinks:
+        key = (su.uplink.dev_eui, su.uplink.received_at, su.uplink.f_cnt)
+        if key in seen:
+            continue
+        seen.add(key)
+        unique.append(su)
+    return unique, len(uplinks) - len(unique)

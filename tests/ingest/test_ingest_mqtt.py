@@ -1,0 +1,257 @@
+"""End to end: a real broker, a real PostgreSQL and ``loracity ingest`` as a subprocess."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests.ingest.helpers import (
+    BASE_TIME,
+    IngestProcess,
+    PublisherThread,
+    Scope,
+    publish,
+    scalar,
+    wait_until,
+)
+
+
+@pytest.fixture
+def scope() -> Scope:
+    return Scope()
+
+
+@pytest.fixture
+def ingest_factory(
+    database_url: str, mqtt_url: str, scope: Scope, tmp_path: Path,
+) -> Iterator[type[IngestProcess] | object]:
+    started: list[IngestProcess] = []
+
+    def make(client_id: str | None = None, **extra_env: str) -> IngestProcess:
+        proc = IngestProcess(database_url=database_url, mqtt_url=mqtt_url, topics=scope.topics,
+                             client_id=client_id or f"ingest-{uuid.uuid4().hex[:8]}",
+                             tmp_path=tmp_path, extra_env=extra_env)
+        started.append(proc)
+        return proc.start()
+
+    yield make
+    for proc in started:
+        proc.close()
+
+
+def _count(database_url: str, table: str) -> int:
+    return int(scalar(database_url, f"SELECT count(*) FROM {table}"))
+
+
+def test_publish_fills_every_table(database_url: str, mqtt_url: str, scope: Scope,
+                                   ingest_factory: object) -> None:
+    ingest = ingest_factory()  # type: ignore[operator]
+    ingest.wait_subscribed()
+    messages = [
+        scope.ttn_up(dev=1, f_cnt=7, when=BASE_TIME, temperature=21.5),
+        scope.chirpstack_up(dev=2, f_cnt=0, when=BASE_TIME + timedelta(seconds=1), co2=612),
+        scope.chirpstack_status(dev=2, when=BASE_TIME + timedelta(seconds=2)),
+        (f"v3/{scope.ttn_app}/devices/broken/up", b"{not json"),
+    ]
+    publish(mqtt_url=mqtt_url, messages=messages)
+    wait_until(lambda: _count(database_url, "uplinks") == 2
+               and _count(database_url, "dead_letters") == 1
+               and _count(database_url, "device_events") == 1,
+               timeout=20, what="2 uplinks, 1 event and 1 dead letter")
+    with psycopg.connect(database_url) as conn:
+        up = conn.execute(
+            "SELECT dev_eui, f_cnt, f_port, payload, source, spreading_factor, bandwidth,"
+            " frequency, airtime, gateway_count, best_rssi, decoded->>'status'"
+            " FROM uplinks WHERE source = 'ttn-v3'").fetchone()
+        assert up == ("70b3d57ed0000001", 7, 2, bytes([1, 7]), "ttn-v3", 9, 125000,
+                      868100000, pytest.approx(0.185344), 1, -97.0, "ok")
+        cs = conn.execute("SELECT dev_eui, f_cnt, frequency, decoded_by FROM uplinks"
+                          " WHERE source = 'chirpstack-v4'").fetchone()
+        assert cs == ("0a84041000000002", 0, 867100000, "network")
+        values = dict(conn.execute(
+            "SELECT dev_eui || ':' || quantity, value FROM measurements").fetchall())
+        assert values == {
+            "70b3d57ed0000001:temperature": 21.5, "70b3d57ed0000001:relative_humidity": 55.0,
+            "0a84041000000002:co2": 612.0, "0a84041000000002:temperature": 19.0,
+            "0a84041000000002:battery": 88.5, "0a84041000000002:link_margin": 10.0,
+        }
+        devices = dict(conn.execute("SELECT dev_eui, name FROM devices").fetchall())
+        assert devices == {"70b3d57ed0000001": "sensor-1", "0a84041000000002": "air-2"}
+        gateways = conn.execute(
+            "SELECT gateway_id, eui, latitude FROM gateways ORDER BY 1").fetchall()
+        assert gateways == [("0016c001f153a14c", "0016c001f153a14c", None),
+                            ("gw-square", "b827ebfffe000001", 52.52)]
+        assert conn.execute("SELECT count(*) FROM receptions").fetchone() == (2,)
+        event = conn.execute("SELECT kind, details->>'battery' FROM device_events").fetchone()
+        assert event == ("status", "88.5")
+        dead = conn.execute("SELECT topic, payload, reason FROM dead_letters").fetchone()
+        assert dead == (f"v3/{scope.ttn_app}/devices/broken/up", b"{not json", "not_json")
+
+
+def test_duplicates_are_stored_once_and_fcnt_reset_is_new(
+    database_url: str, mqtt_url: str, scope: Scope, ingest_factory: object,
+) -> None:
+    ingest = ingest_factory()  # type: ignore[operator]
+    ingest.wait_subscribed()
+    first = scope.ttn_up(dev=3, f_cnt=65535, when=BASE_TIME)
+    wrapped = scope.ttn_up(dev=3, f_cnt=0, when=BASE_TIME + timedelta(minutes=10))
+    rebooted = scope.ttn_up(dev=3, f_cnt=1, when=BASE_TIME + timedelta(minutes=20))
+    publish(mqtt_url=mqtt_url, messages=[first, first, wrapped, rebooted, first, rebooted])
+    wait_until(lambda: _count(database_url, "uplinks") == 3, timeout=20, what="3 uplinks")
+    ingest.terminate()
+    assert _count(database_url, "uplinks") == 3
+    assert _count(database_url, "measurements") == 6  # 2 per frame, never doubled
+    assert "3 duplicates" in ingest.log()
+
+
+def test_malformed_messages_are_dead_lettered_and_good_ones_stored(
+    database_url: str, mqtt_url: str, scope: Scope, ingest_factory: object,
+) -> None:
+    ingest = ingest_factory(LORACITY_MAX_MESSAGE_BYTES="4096")  # type: ignore[operator]
+    ingest.wait_subscribed()
+    good = scope.stream(count=2000, devices=20)
+    bad: list[tuple[str, bytes]] = []
+    topic = f"v3/{scope.ttn_app}/devices/x/up"
+    for i in range(1000):
+        kind = i % 5
+        if kind == 0:
+            bad.append((topic, b"\xff\xfe not json %d" % i))
+        elif kind == 1:
+            bad.append((topic, b'{"end_device_ids": {"device_id": "x%d"}}' % i))
+        elif kind == 2:
+            bad.append((topic, b'[1, 2, %d]' % i))
+        elif kind == 3:
+            bad.append((topic, b'{"hello": %d}' % i))
+        else:
+            bad.append((topic, b'{"pad": "' + b"x" * 5000 + b'%d"}' % i))
+    mixed = [m for pair in zip(good[:1000], bad, strict=True) for m in pair] + good[1000:]
+    publish(mqtt_url=mqtt_url, messages=mixed)
+    wait_until(lambda: _count(database_url, "uplinks") == 2000
+               and _count(database_url, "dead_letters") == 1000,
+               timeout=60, what="2000 uplinks and 1000 dead letters")
+    with psycopg.connect(database_url) as conn:
+        reasons = dict(conn.execute(
+            "SELECT reason, count(*) FROM dead_letters GROUP BY reason").fetchall())
+        assert sum(reasons.values()) == 1000
+        assert reasons["oversized"] == 200
+        assert reasons["not_json"] >= 200
+        assert set(reasons) <= {"oversized", "not_json", "invalid_envelope", "unknown_format"}
+        empty = conn.execute("SELECT count(*) FROM dead_letters WHERE detail = ''").fetchone()
+        assert empty == (0,)
+    assert ingest.proc is not None and ingest.proc.poll() is None  # still running
+
+
+@pytest.mark.slow
+def test_kill_9_mid_stream_loses_nothing_and_stores_nothing_twice(
+    database_url: str, mqtt_url: str, scope: Scope, ingest_factory: object,
+) -> None:
+    client_id = f"ingest-kill-{uuid.uuid4().hex[:6]}"
+    first = ingest_factory(client_id)  # type: ignore[operator]
+    first.wait_subscribed()
+    messages = scope.stream(count=20_000, devices=200)
+    publisher = PublisherThread(mqtt_url=mqtt_url, messages=messages)
+    publisher.start()
+    wait_until(lambda: _count(database_url, "uplinks") >= 3000, timeout=60,
+               what="the first 3000 uplinks")
+    first.kill()
+    second = ingest_factory(client_id)  # type: ignore[operator]
+    publisher.join(120)
+    assert publisher.error is None and publisher.published == 20_000
+    wait_until(lambda: _count(database_url, "uplinks") == 20_000, timeout=120,
+               what=f"all 20000 uplinks (log:\n{second.log()[-2000:]})")
+    assert second.terminate() == 0
+    assert _count(database_url, "uplinks") == 20_000
+    assert _count(database_url, "measurements") == 40_000
+    assert scalar(database_url, "SELECT count(DISTINCT (dev_eui, f_cnt)) FROM uplinks") == 20_000
+
+
+@pytest.mark.slow
+def test_database_outage_mid_stream(
+    restartable_postgres: object, database_url: str, mqtt_url: str, scope: Scope,
+    ingest_factory: object,
+) -> None:
+    ingest = ingest_factory()  # type: ignore[operator]
+    ingest.wait_subscribed()
+    messages = scope.stream(count=6000, devices=60)
+    publish(mqtt_url=mqtt_url, messages=messages[:2000])
+    wait_until(lambda: _count(database_url, "uplinks") == 2000, timeout=30, what="2000 uplinks")
+    restartable_postgres.stop()  # type: ignore[attr-defined]
+    try:
+        publish(mqtt_url=mqtt_url, messages=messages[2000:4000])
+        import time
+        time.sleep(3)
+        assert ingest.proc.poll() is None, ingest.log()
+    finally:
+        restartable_postgres.start()  # type: ignore[attr-defined]
+    publish(mqtt_url=mqtt_url, messages=messages[4000:])
+    wait_until(lambda: _count(database_url, "uplinks") == 6000, timeout=90,
+               what=f"all 6000 uplinks after the outage (log:\n{ingest.log()[-3000:]})")
+    assert ingest.terminate() == 0
+    assert _count(database_url, "measurements") == 12_000
+    assert "retrying" in ingest.log()
+
+
+@pytest.mark.shared_subscriptions
+@pytest.mark.slow
+def test_two_replicas_on_a_shared_subscription_store_each_uplink_once(
+    database_url: str, mqtt_url: str, scope: Scope, ingest_factory: object,
+) -> None:
+    group = f"g{uuid.uuid4().hex[:6]}"
+    a = ingest_factory(LORACITY_MQTT_SHARED_GROUP=group)  # type: ignore[operator]
+    b = ingest_factory(LORACITY_MQTT_SHARED_GROUP=group)  # type: ignore[operator]
+    a.wait_subscribed()
+    b.wait_subscribed()
+    messages = scope.stream(count=10_000, devices=100)
+    # Every tenth frame is published twice, as a flaky network server would.
+    messages += messages[::10]
+    publish(mqtt_url=mqtt_url, messages=messages)
+    wait_until(lambda: _count(database_url, "uplinks") == 10_000, timeout=90,
+               what="10000 uplinks")
+    assert a.terminate() == 0 and b.terminate() == 0
+    assert _count(database_url, "uplinks") == 10_000
+    assert _count(database_url, "measurements") == 20_000
+    logs = a.log() + b.log()
+    stored = [int(line.split("ingest stopped: ")[1].split(" stored")[0])
+              for line in logs.splitlines() if "ingest stopped: " in line]
+    assert len(stored) == 2 and all(n > 0 for n in stored), "both replicas must share the load"
+
+
+def test_sigterm_flushes_acknowledges_and_exits_zero(
+    database_url: str, mqtt_url: str, scope: Scope, ingest_factory: object,
+) -> None:
+    client_id = f"ingest-term-{uuid.uuid4().hex[:6]}"
+    ingest = ingest_factory(client_id)  # type: ignore[operator]
+    ingest.wait_subscribed()
+    publish(mqtt_url=mqtt_url, messages=scope.stream(count=3000, devices=30))
+    assert ingest.terminate() == 0
+    stored_before_restart = _count(database_url, "uplinks")
+    # Whatever was not acknowledged comes back to the same session; nothing is stored twice.
+    again = ingest_factory(client_id)  # type: ignore[operator]
+    again.wait_subscribed()
+    wait_until(lambda: _count(database_url, "uplinks") == 3000, timeout=30, what="3000 uplinks")
+    assert again.terminate() == 0
+    assert stored_before_restart <= 3000
+    assert _count(database_url, "measurements") == 6000
+
+
+@pytest.mark.slow
+def test_broker_restart_reconnects_and_resumes(
+    restartable_broker: object, database_url: str, scope: Scope, ingest_factory: object,
+) -> None:
+    mqtt_url = restartable_broker.url  # type: ignore[attr-defined]
+    ingest = ingest_factory()  # type: ignore[operator]
+    ingest.wait_subscribed()
+    messages = scope.stream(count=400, devices=10)
+    publish(mqtt_url=mqtt_url, messages=messages[:200])
+    wait_until(lambda: _count(database_url, "uplinks") == 200, timeout=20, what="200 uplinks")
+    restartable_broker.stop()  # type: ignore[attr-defined]
+    restartable_broker.start()  # type: ignore[attr-defined]
+    wait_until(lambda: ingest.log().count("subscribed to") >= 2, timeout=30,
+               what="ingest to reconnect")
+    publish(mqtt_url=mqtt_url, messages=messages[200:])
+    wait_until(lambda: _count(database_url, "uplinks") == 400, timeout=30, what="400 uplinks")
