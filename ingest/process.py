@@ -6,7 +6,6 @@ Pure apart from the codec calls; the same function serves the MQTT service, webh
 from __future__ import annotations
 
 import logging
-
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any

@@ -20,7 +20,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 import psycopg
-from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
@@ -82,7 +82,8 @@ class IngestService:
         self._lock = threading.Lock()
         self._generation = 0
         self._connected = False
-        self._protocol = mqtt.MQTTv5 if options.protocol in ("5", "auto") else mqtt.MQTTv311
+        self._protocol: MQTTProtocolVersion = (
+            mqtt.MQTTv5 if options.protocol in ("5", "auto") else mqtt.MQTTv311)
         self._protocol_rejected = False
         self._db_ok = False
         self._db_error = "not connected yet"
@@ -131,7 +132,8 @@ class IngestService:
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
         self.metrics.received.inc()
         self.metrics.backlog.inc()
-        self._queue.put(_Item(msg.topic, msg.payload, msg.mid, msg.qos, self._generation))
+        self._queue.put(_Item(msg.topic, bytes(msg.payload), msg.mid, msg.qos,
+                              self._generation))
 
     # --- lifecycle ----------------------------------------------------------------------------
     def _make_client(self) -> mqtt.Client:
@@ -151,7 +153,7 @@ class IngestService:
         client.reconnect_delay_set(min_delay=1, max_delay=10)
         props = None
         if v5:
-            props = Properties(PacketTypes.CONNECT)
+            props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
             props.SessionExpiryInterval = o.session_expiry_s
             props.ReceiveMaximum = o.receive_maximum
         client.connect_async(o.mqtt.host, o.mqtt.port, keepalive=o.keepalive_s,
@@ -183,7 +185,7 @@ class IngestService:
             log.info("ingest stopped: %d stored, %d duplicates, %d dead letters",
                      self.totals.stored, self.totals.duplicates, self.totals.dead_letters)
 
-    def _restart_client(self, *, protocol: int) -> None:
+    def _restart_client(self, *, protocol: MQTTProtocolVersion) -> None:
         assert self._client is not None
         self._client.disconnect()
         self._client.loop_stop()

@@ -143,7 +143,8 @@ def test_malformed_messages_are_dead_lettered_and_good_ones_stored(
         assert set(reasons) <= {"oversized", "not_json", "invalid_envelope", "unknown_format"}
         empty = conn.execute("SELECT count(*) FROM dead_letters WHERE detail = ''").fetchone()
         assert empty == (0,)
-    assert ingest.proc is not None and ingest.proc.poll() is None  # still running
+    assert ingest.proc is not None
+    assert ingest.proc.poll() is None
 
 
 @pytest.mark.slow
@@ -161,7 +162,8 @@ def test_kill_9_mid_stream_loses_nothing_and_stores_nothing_twice(
     first.kill()
     second = ingest_factory(client_id)  # type: ignore[operator]
     publisher.join(120)
-    assert publisher.error is None and publisher.published == 20_000
+    assert publisher.error is None
+    assert publisher.published == 20_000
     wait_until(lambda: _count(database_url, "uplinks") == 20_000, timeout=120,
                what=f"all 20000 uplinks (log:\n{second.log()[-2000:]})")
     assert second.terminate() == 0
@@ -212,13 +214,15 @@ def test_two_replicas_on_a_shared_subscription_store_each_uplink_once(
     publish(mqtt_url=mqtt_url, messages=messages)
     wait_until(lambda: _count(database_url, "uplinks") == 10_000, timeout=90,
                what="10000 uplinks")
-    assert a.terminate() == 0 and b.terminate() == 0
+    assert a.terminate() == 0
+    assert b.terminate() == 0
     assert _count(database_url, "uplinks") == 10_000
     assert _count(database_url, "measurements") == 20_000
     logs = a.log() + b.log()
     stored = [int(line.split("ingest stopped: ")[1].split(" stored")[0])
               for line in logs.splitlines() if "ingest stopped: " in line]
-    assert len(stored) == 2 and all(n > 0 for n in stored), "both replicas must share the load"
+    assert len(stored) == 2
+    assert all(n > 0 for n in stored), "both replicas must share the load"
 
 
 def test_sigterm_flushes_acknowledges_and_exits_zero(

@@ -20,7 +20,7 @@ def _tables(url: str) -> set[str]:
 def test_migrate_twice_is_a_no_op_and_keeps_data(database_url: str) -> None:
     first = migrate(database_url=database_url, timescale=TimescaleOptions(use_timescaledb=False))
     assert first.applied == ["0001_core.sql"]
-    assert TABLES <= _tables(database_url)
+    assert _tables(database_url) >= TABLES
     with psycopg.connect(database_url) as conn:
         conn.execute("INSERT INTO devices (dev_eui, name) VALUES ('0004a30b001c0530', 'kept')")
     second = migrate(database_url=database_url, timescale=TimescaleOptions(use_timescaledb=False))

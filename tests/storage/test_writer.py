@@ -55,8 +55,9 @@ def test_device_metadata_and_last_seen(conn: psycopg.Connection[tuple[object, ..
     writer.write(conn=conn, batch=_batch([scope.ttn_up(dev=9, f_cnt=2, when=later)]))
     row = conn.execute("SELECT name, application, first_seen, last_seen FROM devices").fetchone()
     assert row is not None
-    assert row[0] == "sensor-9" and row[1] == scope.app
-    assert row[2] == BASE_TIME.replace(microsecond=BASE_TIME.microsecond)
+    assert row[0] == "sensor-9"
+    assert row[1] == scope.app
+    assert row[2] == BASE_TIME
     assert row[3] >= later - timedelta(seconds=1)
 
 
