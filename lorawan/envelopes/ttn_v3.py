@@ -136,9 +136,11 @@ def _uplink(document: dict[str, Any], raw: bytes, tenant: str | None) -> Uplink:
                 )
     receptions = _receptions(get("rx_metadata"), lora, legacy_channel)
 
+    # design.md: received_at is the network server's time (uplink_message.received_at); the
+    # top-level one is when the application server handled it, a fallback.
     received_at = (
-        f.timestamp(document.get("received_at"), "received_at")
-        or f.timestamp(get("received_at"), "uplink_message.received_at")
+        f.timestamp(get("received_at"), "uplink_message.received_at")
+        or f.timestamp(document.get("received_at"), "received_at")
         or next((r.time for r in receptions if r.time is not None), None)
         or (
             f.timestamp(settings.get("time"), "uplink_message.settings.time")
@@ -281,9 +283,10 @@ def _join(document: dict[str, Any], raw: bytes, tenant: str | None) -> DeviceEve
     ids = f.required_object(document.get("end_device_ids"), "end_device_ids")
     dev_eui = f.eui64(ids.get("dev_eui"), "end_device_ids.dev_eui")
     accept = f.required_object(document.get("join_accept"), "join_accept")
+    # As for uplinks: the network server's time first, the application server's as fallback.
     time = (
-        f.timestamp(document.get("received_at"), "received_at")
-        or f.timestamp(accept.get("received_at"), "join_accept.received_at")
+        f.timestamp(accept.get("received_at"), "join_accept.received_at")
+        or f.timestamp(document.get("received_at"), "received_at")
         or datetime.now(UTC)
     )
     details: dict[str, Any] = {}

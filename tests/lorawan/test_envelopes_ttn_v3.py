@@ -55,7 +55,8 @@ def test_official_uplink_example() -> None:
 
     assert up == Uplink(
         dev_eui="0004a30b001c0530",
-        received_at=utc("2020-02-12T15:15:46.014773"),
+        # The network server's uplink_message.received_at, not the later top-level one.
+        received_at=utc("2020-02-12T15:15:45.789585"),
         f_cnt=1,
         f_port=0,
         payload=bytes.fromhex("8241de"),
@@ -120,7 +121,7 @@ def test_official_join_example() -> None:
 
     assert event == DeviceEvent(
         dev_eui="0004a30b001c0530",
-        time=utc("2020-02-17T07:49:09.935284"),
+        time=utc("2020-02-17T07:49:09.736532"),
         kind=EventKind.JOIN,
         source=SourceFormat.TTN_V3,
         raw=raw,
@@ -131,13 +132,21 @@ def test_official_join_example() -> None:
     )
 
 
-def test_join_without_top_level_received_at_uses_the_network_server_time() -> None:
-    payload = variant("ttn-v3-join.json", lambda d: d.pop("received_at"))
+def test_join_time_is_the_network_servers_not_the_application_servers() -> None:
+    event = parse_ttn_v3(payload=load("ttn-v3-join.json"))
+
+    assert isinstance(event, DeviceEvent)
+    # join_accept.received_at (07:49:09.736532), not the top-level 07:49:09.935284.
+    assert event.time == utc("2020-02-17T07:49:09.736532")
+
+
+def test_join_without_join_accept_received_at_uses_the_top_level_time() -> None:
+    payload = variant("ttn-v3-join.json", lambda d: d["join_accept"].pop("received_at"))
 
     event = parse_ttn_v3(payload=payload)
 
     assert isinstance(event, DeviceEvent)
-    assert event.time == utc("2020-02-17T07:49:09.736532")
+    assert event.time == utc("2020-02-17T07:49:09.935284")
 
 
 # --- realistic traffic -----------------------------------------------------------------------
@@ -150,7 +159,7 @@ def test_city_uplink_with_everything_todays_ttn_sends() -> None:
     assert up.device_name == "pc-marktplatz-01"
     assert up.application == "city-people-flow"
     assert up.tenant == "ttn"  # from network_ids when no topic names it
-    assert up.received_at == utc("2024-06-14T08:15:02.731942")
+    assert up.received_at == utc("2024-06-14T08:15:02.524610")
     assert up.f_cnt == 70213  # beyond 16 bits
     assert up.f_port == 2
     assert up.confirmed is True
@@ -208,7 +217,7 @@ def test_omitted_zero_fields_and_optional_gateway_data() -> None:
     assert up.f_cnt == 0
     assert up.confirmed is False
     assert up.decoded is None
-    # No top-level received_at: the network server's own time is used.
+    # No top-level received_at, which is not needed: the network server's time is there.
     assert up.received_at == utc("2024-06-15T22:40:07.163587")
     assert up.dev_eui == "a84041000181c0de"
     assert up.receptions == (
@@ -278,9 +287,30 @@ def test_fsk_uplink_has_no_spreading_factor_and_no_snr() -> None:
     assert up.f_cnt == 65536
     assert up.receptions[0].snr is None
     assert up.receptions[0].channel == 8
-    # "+00:00" and nanoseconds; digits beyond microseconds are cut off, not rounded.
-    assert up.received_at == utc("2024-06-16T11:00:00.000000")
+    # "+00:00" and nanoseconds; digits beyond microseconds are cut off, not rounded up to the
+    # next second (which would also equal the later top-level received_at).
+    assert up.received_at == utc("2024-06-16T10:59:59.999999")
     assert up.airtime == pytest.approx(0.00384)
+
+
+def test_network_server_time_wins_over_application_server_time() -> None:
+    def far_apart(document: dict[str, Any]) -> None:
+        document["received_at"] = "2024-06-14T08:20:00Z"
+        document["uplink_message"]["received_at"] = "2024-06-14T08:15:02.5Z"
+
+    up = uplink(variant("ttn-v3-uplink-city.json", far_apart))
+
+    assert up.received_at == utc("2024-06-14T08:15:02.5")
+
+
+def test_received_at_falls_back_to_the_application_server_time() -> None:
+    def no_network_server_time(document: dict[str, Any]) -> None:
+        del document["uplink_message"]["received_at"]
+
+    up = uplink(variant("ttn-v3-uplink.json", no_network_server_time))
+
+    # The top-level time, later than the gateway's 15:15:45.787, which is not used.
+    assert up.received_at == utc("2020-02-12T15:15:46.014773")
 
 
 def test_received_at_falls_back_to_gateway_time_then_settings_time() -> None:
@@ -316,7 +346,7 @@ def test_received_at_without_any_time_is_the_time_of_parsing() -> None:
 
 def test_received_at_with_another_offset_is_converted_to_utc() -> None:
     def berlin(document: dict[str, Any]) -> None:
-        document["received_at"] = "2024-06-14T10:15:02.731942518+02:00"
+        document["uplink_message"]["received_at"] = "2024-06-14T10:15:02.731942518+02:00"
 
     up = uplink(variant("ttn-v3-uplink.json", berlin))
 
@@ -335,7 +365,9 @@ def test_received_at_with_another_offset_is_converted_to_utc() -> None:
     ],
 )
 def test_rfc3339_spellings(text: str, expected: str) -> None:
-    up = uplink(variant("ttn-v3-uplink.json", lambda d: d.update(received_at=text)))
+    up = uplink(
+        variant("ttn-v3-uplink.json", lambda d: d["uplink_message"].update(received_at=text))
+    )
 
     assert up.received_at == utc(expected)
 
@@ -378,6 +410,16 @@ def test_raw_is_the_message_exactly_as_received() -> None:
 
 
 # --- malformed input -------------------------------------------------------------------------
+
+
+def only_top_level_received_at(value: object) -> Callable[[dict[str, Any]], None]:
+    """An edit that sets the top-level received_at and removes the network server's."""
+
+    def change(document: dict[str, Any]) -> None:
+        document["received_at"] = value
+        del document["uplink_message"]["received_at"]
+
+    return change
 
 
 @pytest.mark.parametrize(
@@ -429,14 +471,19 @@ def test_raw_is_the_message_exactly_as_received() -> None:
             "expected a duration such as '0.056576s', got '56ms'",
         ),
         (
-            lambda d: d.update(received_at="yesterday"),
-            "received_at",
+            lambda d: d["uplink_message"].update(received_at="yesterday"),
+            "uplink_message.received_at",
             "expected an RFC 3339 timestamp, got 'yesterday'",
         ),
         (
-            lambda d: d.update(received_at="2020-02-12T15:15:46"),
-            "received_at",
+            lambda d: d["uplink_message"].update(received_at="2020-02-12T15:15:46"),
+            "uplink_message.received_at",
             "expected an RFC 3339 timestamp with a UTC offset, got '2020-02-12T15:15:46'",
+        ),
+        (
+            only_top_level_received_at(1581520546),
+            "received_at",
+            "expected an RFC 3339 timestamp, got number 1581520546",
         ),
         (
             lambda d: d["uplink_message"].update(decoded_payload=[1, 2]),
