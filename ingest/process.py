@@ -58,8 +58,15 @@ def process_messages(
                     event=parsed)))
                 continue
             stored = decoder(parsed) if decoder is not None else None
-            batch.uplinks.append(stored if stored is not None else network_decoded(
-                uplink=parsed))
+            if stored is None:
+                stored = network_decoded(uplink=parsed)
+            batch.uplinks.append(stored)
+            if stored.decode_error is not None:
+                # The frame is kept (so `loracity db redecode` can fix it later) and the
+                # failure is visible where operators look for bad input.
+                batch.dead_letters.append(DeadLetter(
+                    topic=msg.topic, payload=msg.payload, size=size, reason="codec_error",
+                    detail=stored.decode_error))
         except LorawanError as exc:
             batch.dead_letters.append(DeadLetter(
                 topic=msg.topic, payload=msg.payload, size=size, reason=exc.reason,

@@ -26,7 +26,8 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from ingest.metrics import IngestMetrics
-from ingest.process import RawMessage, UplinkDecoder, process_messages
+from ingest.decoding import PayloadDecoder
+from ingest.process import RawMessage, process_messages
 from lorawan.mqtt_url import MqttEndpoint
 from lorawan.topics import DEFAULT_TOPICS
 from storage.batch import Batch, DeadLetter, WriteResult
@@ -74,7 +75,7 @@ class IngestService:
     """One ingest worker. Create, then call :meth:`run` with an event that stops it."""
 
     def __init__(self, *, options: IngestOptions, metrics: IngestMetrics | None = None,
-                 decoder: UplinkDecoder | None = None) -> None:
+                 decoder: PayloadDecoder | None = None) -> None:
         self.options = options
         self.metrics = metrics or IngestMetrics()
         self._decoder = decoder
@@ -255,6 +256,8 @@ class IngestService:
         refuses (e.g. text with a NUL character) makes its message a dead letter instead of
         blocking every later message.
         """
+        if self._decoder is not None:
+            self._decoder.refresh_devices(conn=self._connection())
         batch = self._process(items)
         try:
             return self._write(batch)

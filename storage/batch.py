@@ -17,6 +17,7 @@ class StoredUplink:
     decoded: dict[str, Any] | None = None  # fields to store as JSON
     decoded_by: str | None = None  # 'network' or the codec's device type
     measurements: list[Measurement] = field(default_factory=list)
+    decode_error: str | None = None  # the codec failed: stored raw, and dead-lettered too
 
 
 @dataclass(slots=True)

@@ -19,6 +19,7 @@ import psycopg
 from psycopg.types.json import Jsonb, set_json_dumps
 
 from storage.batch import Batch, StoredUplink, WriteResult
+from storage.flows import COUNTER_TO_INTERVAL, derive_for_new_frames
 
 _STAGING_DDL = """
 CREATE TEMP TABLE IF NOT EXISTS stage_uplinks (
@@ -34,6 +35,9 @@ CREATE TEMP TABLE IF NOT EXISTS stage_receptions (
 CREATE TEMP TABLE IF NOT EXISTS stage_measurements (
     time timestamptz, dev_eui text, f_cnt bigint, quantity text, channel smallint,
     value double precision
+) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS stage_new (
+    dev_eui text, received_at timestamptz, f_cnt bigint
 ) ON COMMIT DELETE ROWS;
 """
 
@@ -66,13 +70,19 @@ WITH ins AS (
     JOIN ins ON s.dev_eui = ins.dev_eui AND s.time = ins.received_at AND s.f_cnt = ins.f_cnt
     RETURNING 1
 )
+{keep}
 SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM m)
 """
+# Frames that have cumulative counters need to know which frames were new (for flows).
+_MOVE_KEEP_NEW_SQL = _MOVE_SQL.format(
+    keep=", keep AS (INSERT INTO stage_new SELECT * FROM ins RETURNING 1)")
+_MOVE_SQL = _MOVE_SQL.format(keep="")
 
 _DEVICE_UPSERT = """
 INSERT INTO devices AS d (dev_eui, name, application, tenant, source, device_profile,
-                          version_ids, latitude, longitude, altitude, tags, first_seen, last_seen)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                          version_ids, latitude, longitude, altitude, tags, site, first_seen,
+                          last_seen)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
 ON CONFLICT (dev_eui) DO UPDATE SET
     name = coalesce(EXCLUDED.name, d.name),
     application = coalesce(EXCLUDED.application, d.application),
@@ -84,6 +94,7 @@ ON CONFLICT (dev_eui) DO UPDATE SET
     longitude = coalesce(EXCLUDED.longitude, d.longitude),
     altitude = coalesce(EXCLUDED.altitude, d.altitude),
     tags = CASE WHEN EXCLUDED.tags = '{}'::jsonb THEN d.tags ELSE EXCLUDED.tags END,
+    site = coalesce(EXCLUDED.site, d.site),
     first_seen = least(d.first_seen, EXCLUDED.first_seen),
     last_seen = greatest(d.last_seen, EXCLUDED.last_seen),
     updated_at = now()
@@ -147,11 +158,15 @@ class BatchWriter:
         with conn.transaction():
             if uplinks:
                 self._copy_uplinks(conn=conn, uplinks=uplinks)
-                row = conn.execute(_MOVE_SQL).fetchone()
+                counters = any(m.quantity in COUNTER_TO_INTERVAL
+                               for su in uplinks for m in su.measurements)
+                row = conn.execute(_MOVE_KEEP_NEW_SQL if counters else _MOVE_SQL).fetchone()
                 assert row is not None
                 result.stored = int(row[0])
                 result.measurements = int(row[1])
                 result.duplicates += len(uplinks) - result.stored
+                if counters and result.stored:
+                    result.measurements += derive_for_new_frames(conn=conn)
             for stored_event in batch.events:
                 ev = stored_event.event
                 cur = conn.execute(_EVENT_INSERT, (ev.time, ev.dev_eui, ev.kind.value,
@@ -243,7 +258,7 @@ class BatchWriter:
             devices[u.dev_eui] = (
                 u.device_name, u.application, u.tenant, u.source.value, u.device_profile,
                 u.version_ids, loc.latitude if loc else None, loc.longitude if loc else None,
-                loc.altitude if loc else None, u.tags or {},
+                loc.altitude if loc else None, u.tags or {}, (u.tags or {}).get("site"),
             )
             _widen(seen_times, u.dev_eui, u.received_at)
             for r in u.receptions:
@@ -257,7 +272,7 @@ class BatchWriter:
             ev = se.event
             devices.setdefault(ev.dev_eui, (
                 ev.device_name, ev.application, ev.tenant, ev.source.value, ev.device_profile,
-                None, None, None, None, {},
+                None, None, None, None, {}, None,
             ))
             _widen(seen_times, ev.dev_eui, ev.time)
         device_rows, new_devices = _changed(devices, seen_times, self._devices)

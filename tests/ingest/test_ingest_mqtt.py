@@ -164,8 +164,13 @@ def test_kill_9_mid_stream_loses_nothing_and_stores_nothing_twice(
     publisher.join(120)
     assert publisher.error is None
     assert publisher.published == 20_000
-    wait_until(lambda: _count(database_url, "uplinks") == 20_000, timeout=120,
-               what=f"all 20000 uplinks (log:\n{second.log()[-2000:]})")
+    try:
+        wait_until(lambda: _count(database_url, "uplinks") == 20_000, timeout=120,
+                   what="all 20000 uplinks")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}: {_count(database_url, 'uplinks')} stored; first log:\n"
+                             f"{first.log()[-1500:]}\nsecond log:\n{second.log()[-1500:]}"
+                             ) from None
     assert second.terminate() == 0
     assert _count(database_url, "uplinks") == 20_000
     assert _count(database_url, "measurements") == 40_000

@@ -1,0 +1,104 @@
+"""Decoding uplinks with loracity's own codecs inside ingest.
+
+A device's codec comes from its registered device type (``devices.device_type``), else from the
+TTN ``version_ids``, else from the ChirpStack device-profile name. Ingest decodes itself when the
+network server sent no decoded payload, or when the device asks for local decoding
+(``devices.decode_locally``); otherwise the network server's decoded payload is used.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import psycopg
+
+from lorawan.codecs.base import Codec, Measurement
+from lorawan.errors import CodecError
+from lorawan.uplink import Uplink
+from storage.batch import StoredUplink
+
+log = logging.getLogger(__name__)
+
+
+class CodecResolver(Protocol):
+    """Finds the codec for a device (the codec registry implements this)."""
+
+    def resolve(self, *, device_type: str | None, version_ids: Mapping[str, str] | None,
+                device_profile: str | None) -> Codec | None: ...
+
+
+@dataclass(slots=True, frozen=True)
+class DeviceCodecConfig:
+    """What the devices table says about decoding one device."""
+
+    device_type: str | None
+    decode_locally: bool = False
+
+
+class PayloadDecoder:
+    """Callable used by :func:`ingest.process.process_messages` for every uplink.
+
+    Returns ``None`` to fall back to the network server's decoded payload. Device settings are
+    cached and refreshed from the database every ``refresh_s`` seconds, so decoding costs no
+    database round trip per message. Not thread-safe: one per writer thread.
+    """
+
+    def __init__(self, *, resolver: CodecResolver,
+                 devices: Mapping[str, DeviceCodecConfig] | None = None,
+                 refresh_s: float = 30.0) -> None:
+        self._resolver = resolver
+        self._devices: dict[str, DeviceCodecConfig] = dict(devices or {})
+        self._refresh_s = refresh_s
+        self._loaded_at = float("-inf")
+
+    def refresh_devices(self, *, conn: psycopg.Connection[Any], force: bool = False) -> None:
+        """Reload device codec settings when the cache is older than ``refresh_s``."""
+        now = time.monotonic()
+        if not force and now - self._loaded_at < self._refresh_s:
+            return
+        rows = conn.execute(
+            "SELECT dev_eui, device_type, decode_locally FROM devices"
+            " WHERE device_type IS NOT NULL OR decode_locally").fetchall()
+        conn.commit()
+        self._devices = {r[0]: DeviceCodecConfig(r[1], bool(r[2])) for r in rows}
+        self._loaded_at = now
+
+    def codec_for(self, *, uplink: Uplink) -> Codec | None:
+        """The codec that applies to ``uplink``'s device, if any."""
+        cfg = self._devices.get(uplink.dev_eui)
+        return self._resolver.resolve(
+            device_type=cfg.device_type if cfg else None, version_ids=uplink.version_ids,
+            device_profile=uplink.device_profile)
+
+    def __call__(self, uplink: Uplink) -> StoredUplink | None:
+        cfg = self._devices.get(uplink.dev_eui)
+        if uplink.decoded is not None and not (cfg and cfg.decode_locally):
+            return None
+        if uplink.f_port == 0 or not uplink.payload:
+            return None  # MAC-only frame: nothing for an application codec
+        codec = self.codec_for(uplink=uplink)
+        if codec is None:
+            return None
+        return decode_with(codec=codec, uplink=uplink)
+
+
+def decode_with(*, codec: Codec, uplink: Uplink) -> StoredUplink:
+    """Decode ``uplink`` with ``codec``; a CodecError is recorded on the result, not raised,
+    so the frame is still stored (and can be re-decoded after a codec fix)."""
+    try:
+        result = codec.decode(payload=uplink.payload, f_port=uplink.f_port)
+    except CodecError as exc:
+        return StoredUplink(uplink=uplink, decoded=uplink.decoded, decoded_by=None,
+                            measurements=[], decode_error=str(exc))
+    fields: dict[str, Any] = dict(result.fields)
+    if result.warnings:
+        fields["_warnings"] = list(result.warnings)
+    measurements = list(result.measurements)
+    if uplink.battery is not None and not any(m.quantity == "battery" for m in measurements):
+        measurements.append(Measurement("battery", float(uplink.battery)))
+    return StoredUplink(uplink=uplink, decoded=fields, decoded_by=codec.name,
+                        measurements=measurements)
