@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 
 
 
+_CONNACK_WAIT_S = 4.0
+
+
 @dataclass(slots=True, frozen=True, kw_only=True)
 class IngestOptions:
     """Everything the service needs; built from the settings by the entry point."""
@@ -86,6 +89,9 @@ class IngestService:
         self._protocol: MQTTProtocolVersion = (
             mqtt.MQTTv5 if options.protocol in ("5", "auto") else mqtt.MQTTv311)
         self._protocol_rejected = False
+        self._ever_connected = False
+        self._closing = False  # set while we disconnect on purpose
+        self._client_made_at = 0.0
         self._db_ok = False
         self._db_error = "not connected yet"
         self._conn: psycopg.Connection[Any] | None = None
@@ -116,6 +122,7 @@ class IngestService:
         with self._lock:
             self._generation += 1
             self._connected = True
+            self._ever_connected = True
         self.metrics.mqtt_connected.set(1)
         subs = self.options.subscriptions()
         client.subscribe([(t, 1) for t in subs])
@@ -128,7 +135,10 @@ class IngestService:
         with self._lock:
             self._connected = False
         self.metrics.mqtt_connected.set(0)
-        log.warning("disconnected from the broker (%s); reconnecting", reason_code)
+        if self._closing:
+            log.info("disconnected from the broker")
+        else:
+            log.warning("disconnected from the broker (%s); reconnecting", reason_code)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
         self.metrics.received.inc()
@@ -157,6 +167,7 @@ class IngestService:
             props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
             props.SessionExpiryInterval = o.session_expiry_s
             props.ReceiveMaximum = o.receive_maximum
+        self._client_made_at = time.monotonic()
         client.connect_async(o.mqtt.host, o.mqtt.port, keepalive=o.keepalive_s,
                              clean_start=False if v5 else mqtt.MQTT_CLEAN_START_FIRST_ONLY,
                              properties=props)
@@ -168,8 +179,9 @@ class IngestService:
         self._client.loop_start()
         try:
             while not stop.is_set():
-                if self._protocol_rejected:
-                    self._restart_client(protocol=mqtt.MQTTv311)
+                if self._protocol_rejected or self._connack_overdue():
+                    self._restart_client(protocol=mqtt.MQTTv311 if self._protocol == mqtt.MQTTv5
+                                         else mqtt.MQTTv5)
                 items = self._collect(stop=stop)
                 if items:
                     self._flush(items=items, stop=stop)
@@ -179,6 +191,7 @@ class IngestService:
                 self._flush(items=leftovers, stop=None)
         finally:
             client = self._client
+            self._closing = True
             client.disconnect()
             client.loop_stop()
             if self._conn is not None:
@@ -186,10 +199,21 @@ class IngestService:
             log.info("ingest stopped: %d stored, %d duplicates, %d dead letters",
                      self.totals.stored, self.totals.duplicates, self.totals.dead_letters)
 
+    def _connack_overdue(self) -> bool:
+        # Some MQTT 3.1.1-only brokers (amqtt) neither answer nor close on a v5 CONNECT; with
+        # protocol "auto", alternate versions until one of them is accepted.
+        return (self.options.protocol == "auto" and not self._ever_connected
+                and time.monotonic() - self._client_made_at > _CONNACK_WAIT_S)
+
     def _restart_client(self, *, protocol: MQTTProtocolVersion) -> None:
+        log.info("no answer to MQTT %s; trying MQTT %s",
+                 "5" if self._protocol == mqtt.MQTTv5 else "3.1.1",
+                 "5" if protocol == mqtt.MQTTv5 else "3.1.1")
         assert self._client is not None
+        self._closing = True
         self._client.disconnect()
         self._client.loop_stop()
+        self._closing = False
         self._protocol = protocol
         self._protocol_rejected = False
         self._client = self._make_client()
