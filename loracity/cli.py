@@ -7,8 +7,9 @@ import signal
 import sys
 import threading
 import time
+from datetime import UTC, datetime
 from types import FrameType
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import psycopg
 import typer
@@ -19,6 +20,9 @@ from loracity.logs import configure_logging
 from loracity.settings import Settings
 from lorawan.mqtt_url import redact
 
+if TYPE_CHECKING:
+    from lorawan.codecs.registry import CodecRegistry
+
 app = typer.Typer(
     name="loracity",
     help="LoRaWAN/IoT data platform for cities: ingest, decode, store, serve, simulate.",
@@ -27,6 +31,9 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema and maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+devices_app = typer.Typer(help="Register devices: codec device type, site, name.",
+                          no_args_is_help=True)
+app.add_typer(devices_app, name="devices")
 app.add_typer(codecs_cli.app, name="codecs", help="Payload codecs: list, decode, test.")
 app.add_typer(simulate_cli.app, name="simulate", help="Device simulators.")
 
@@ -99,6 +106,119 @@ def db_migrate(
     typer.echo("schema up to date")
 
 
+def _load_registry(settings: Settings) -> CodecRegistry:
+    from lorawan.codecs.registry import CodecConfigError, CodecRegistry
+
+    try:
+        return CodecRegistry.load(config=settings.codecs_config)
+    except CodecConfigError as exc:
+        fail(str(exc))
+
+
+def _parse_time(value: str | None, option: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        fail(f"{option} must be an ISO 8601 time like 2026-03-01T00:00:00+01:00, got {value!r}")
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@db_app.command("redecode")
+def db_redecode(
+    dev_eui: Annotated[str | None, typer.Option(help="Only this device (default: all).")] = None,
+    since: Annotated[str | None, typer.Option(help="From this time (ISO 8601; UTC if no "
+                                              "offset).")] = None,
+    until: Annotated[str | None, typer.Option(help="Up to this time, exclusive.")] = None,
+) -> None:
+    """Decode stored raw uplinks again with the current codecs, replacing their measurements."""
+    from ingest.redecode import redecode
+    from storage.devices import canonical_dev_eui
+
+    settings = load_settings()
+    configure_logging(fmt="text", level=settings.log_level)
+    eui = None
+    if dev_eui is not None:
+        try:
+            eui = canonical_dev_eui(dev_eui)
+        except ValueError as exc:
+            fail(str(exc))
+    start, end = _parse_time(since, "--since"), _parse_time(until, "--until")
+    registry = _load_registry(settings)
+    try:
+        with _connect(settings) as conn:
+            report = redecode(conn=conn, resolver=registry, dev_eui=eui, since=start, until=end)
+    finally:
+        registry.close()
+    typer.echo(f"{report.frames} frames of {report.devices} devices: {report.decoded} decoded, "
+               f"{report.failed} failed, {report.measurements} measurements written")
+    if report.skipped_devices:
+        typer.echo(f"no codec for {len(report.skipped_devices)} devices: "
+                   + ", ".join(report.skipped_devices[:10]))
+    for error in report.errors:
+        typer.echo(f"  {error}")
+    if report.failed:
+        raise typer.Exit(1)
+
+
+def _connect(settings: Settings) -> psycopg.Connection[tuple[object, ...]]:
+    try:
+        return psycopg.connect(settings.database_url, connect_timeout=10)
+    except psycopg.OperationalError as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+        fail(f"cannot reach the database at {redact(settings.database_url)}: {reason}")
+
+
+@devices_app.command("set")
+def devices_set(
+    dev_eui: Annotated[str, typer.Argument(help="The device's DevEUI (16 hex characters).")],
+    device_type: Annotated[str | None, typer.Option(
+        "--type", help="Codec device type (see `loracity codecs list`).")] = None,
+    site: Annotated[str | None, typer.Option(help="Site the device belongs to.")] = None,
+    name: Annotated[str | None, typer.Option(help="A readable name.")] = None,
+    decode_locally: Annotated[bool | None, typer.Option(
+        "--decode-locally/--use-network-decoder",
+        help="Decode with loracity's codec even when the network server decoded.")] = None,
+) -> None:
+    """Register a device or change its settings (options left out stay as they are)."""
+    from storage.devices import register_device
+
+    settings = load_settings()
+    if device_type is not None:
+        registry = _load_registry(settings)
+        known = device_type in registry
+        registry.close()
+        if not known:
+            fail(f"unknown device type {device_type!r}; `loracity codecs list` shows them")
+    try:
+        with _connect(settings) as conn:
+            register_device(conn=conn, dev_eui=dev_eui, name=name, device_type=device_type,
+                            site=site, decode_locally=decode_locally)
+    except ValueError as exc:
+        fail(str(exc))
+    except psycopg.errors.UndefinedTable:
+        fail("the schema is missing: run `loracity db migrate` first")
+    typer.echo("saved")
+
+
+@devices_app.command("list")
+def devices_list() -> None:
+    """List devices, most recently seen first."""
+    from storage.devices import list_devices
+
+    settings = load_settings()
+    try:
+        with _connect(settings) as conn:
+            rows = list_devices(conn=conn)
+    except psycopg.errors.UndefinedTable:
+        fail("the schema is missing: run `loracity db migrate` first")
+    for d in rows:
+        seen = d.last_seen.isoformat(timespec="seconds") if d.last_seen else "never"
+        typer.echo(f"{d.dev_eui}  {d.name or '-':24} {d.device_type or '-':28} "
+                   f"{d.site or '-':16} {'local' if d.decode_locally else 'auto':5} {seen}")
+
+
 def _stop_on_signals(stop: threading.Event) -> None:
     def handler(signum: int, frame: FrameType | None) -> None:
         log.info("received %s; flushing and stopping", signal.Signals(signum).name)
@@ -115,6 +235,7 @@ def ingest(
         help="Seconds to wait for the database at startup.")] = 60,
 ) -> None:
     """Subscribe to the network server's MQTT topics and store every uplink exactly once."""
+    from ingest.decoding import PayloadDecoder
     from ingest.health import HealthServer
     from ingest.metrics import IngestMetrics
     from ingest.service import IngestOptions, IngestService
@@ -137,7 +258,9 @@ def ingest(
         max_message_bytes=settings.max_message_bytes,
     )
     metrics = IngestMetrics()
-    service = IngestService(options=options, metrics=metrics)
+    registry = _load_registry(settings)
+    service = IngestService(options=options, metrics=metrics,
+                            decoder=PayloadDecoder(resolver=registry))
     health = None
     if settings.metrics_port:
         try:
@@ -157,6 +280,7 @@ def ingest(
     finally:
         if health is not None:
             health.close()
+        registry.close()
 
 
 def main() -> None:

@@ -128,6 +128,14 @@ def _skip_without_server_feature(request: pytest.FixtureRequest) -> None:
         reason = shared_subscriptions_skip_reason(request.getfixturevalue("mqtt_broker"))
         if reason:
             pytest.skip(reason)
+    if request.node.get_closest_marker("durable_sessions") is not None:
+        broker = request.getfixturevalue("mqtt_broker")
+        if not broker.durable_sessions:
+            pytest.skip(
+                f"the {broker.origin} broker ({broker.description}) drops QoS 1 messages that "
+                "were in flight to a client that died, so exactly-once after kill -9 cannot be "
+                "shown on it; install mosquitto or set LORACITY_TEST_MQTT_URL"
+            )
 
 
 @pytest.fixture

@@ -147,6 +147,7 @@ def test_malformed_messages_are_dead_lettered_and_good_ones_stored(
     assert ingest.proc.poll() is None
 
 
+@pytest.mark.durable_sessions
 @pytest.mark.slow
 def test_kill_9_mid_stream_loses_nothing_and_stores_nothing_twice(
     database_url: str, mqtt_url: str, scope: Scope, ingest_factory: object,
