@@ -265,3 +265,61 @@ def test_broker_restart_reconnects_and_resumes(
                what="ingest to reconnect")
     publish(mqtt_url=mqtt_url, messages=messages[200:])
     wait_until(lambda: _count(database_url, "uplinks") == 400, timeout=30, what="400 uplinks")
+
+
+def test_raw_frames_are_decoded_by_loracity_codecs(
+    database_url: str, mqtt_url: str, scope: Scope, ingest_factory: object,
+) -> None:
+    """No network-server decoder configured: ingest decodes people counts and air quality."""
+    import base64
+
+    import orjson
+
+    from lorawan.codecs.native import native_codecs
+    from storage.devices import register_device
+    from storage.migrate import migrate
+
+    codecs = {c.name: c for c in native_codecs()}
+    counter_eui = "24e124000000a001"
+    migrate(database_url=database_url)
+    with psycopg.connect(database_url) as conn:
+        register_device(conn=conn, dev_eui=counter_eui,
+                        device_type="imbuildings-people-counter", site="library")
+    ingest = ingest_factory()  # type: ignore[operator]
+    ingest.wait_subscribed()
+
+    def chirpstack(dev_eui: str, f_cnt: int, minute: int, payload: bytes, f_port: int,
+                   profile: str) -> tuple[str, bytes]:
+        msg = {"deduplicationId": str(uuid.uuid4()),
+               "time": (BASE_TIME + timedelta(minutes=minute)).isoformat(),
+               "deviceInfo": {"applicationId": scope.app, "deviceProfileName": profile,
+                              "deviceName": profile, "devEui": dev_eui},
+               "fCnt": f_cnt, "fPort": f_port, "data": base64.b64encode(payload).decode()}
+        return (f"application/{scope.app}/device/{dev_eui}/event/up", orjson.dumps(msg))
+
+    counter = codecs["imbuildings-people-counter"]
+    frames = []
+    for i, (tin, tout) in enumerate([(120, 80), (135, 84), (160, 101)]):
+        enc = counter.encode(values={"payload_variant": 7, "sensor_status": 0,
+                                     "people_in_total": tin, "people_out_total": tout})
+        frames.append(chirpstack(counter_eui, i + 1, 15 * i, enc.payload, enc.f_port,
+                                 "door counter"))
+    air = codecs["milesight-am308"].decode(payload=bytes.fromhex("0367eb00"), f_port=85)
+    assert air.fields == {"temperature": 23.5}
+    # The AM308 is recognised by its ChirpStack device-profile name, no registration needed.
+    frames.append(chirpstack("24e124000000b002", 1, 3, bytes.fromhex("0367eb00"), 85,
+                             "milesight-am308"))
+    publish(mqtt_url=mqtt_url, messages=frames)
+    wait_until(lambda: _count(database_url, "uplinks") == 4, timeout=20, what="4 uplinks")
+    ingest.terminate()
+    with psycopg.connect(database_url) as conn:
+        flows = conn.execute(
+            "SELECT quantity, array_agg(value ORDER BY time) FROM measurements"
+            " WHERE quantity IN ('people_in', 'people_out') GROUP BY quantity ORDER BY 1"
+        ).fetchall()
+        assert flows == [("people_in", [15.0, 25.0]), ("people_out", [4.0, 17.0])]
+        temp = conn.execute("SELECT value FROM measurements WHERE quantity = 'temperature'"
+                            ).fetchone()
+        assert temp == (23.5,)
+        assert conn.execute("SELECT site FROM devices WHERE dev_eui = %s",
+                            (counter_eui,)).fetchone() == ("library",)
