@@ -283,6 +283,54 @@ def ingest(
         registry.close()
 
 
+@app.command("demo")
+def demo(
+    scenario: Annotated[str, typer.Option(help="Simulator scenario (`loracity simulate list`).")
+                        ] = "meetup",
+    speed: Annotated[float, typer.Option(help="How much faster than real time the live "
+                                         "simulation runs.")] = 10.0,
+    backfill_hours: Annotated[float, typer.Option(help="Hours of history to publish first "
+                                                  "(0: none).")] = 6.0,
+    duration: Annotated[str | None, typer.Option(help="Stop after this long (e.g. 90s, 5m); "
+                                                 "default: until Ctrl-C.")] = None,
+) -> None:
+    """Run the whole platform on embedded defaults: database, broker, ingest and simulators.
+
+    Uses LORACITY_DATABASE_URL / LORACITY_MQTT_URL when they are set in the environment, and
+    otherwise starts its own servers (local PostgreSQL/mosquitto binaries when installed, else
+    the ones that come with the Python dependencies). Their data is deleted when it stops.
+    """
+    import os
+
+    from loracity.demo import DemoOptions, run_demo
+    from simulators.durations import parse_duration
+
+    settings = load_settings()
+    configure_logging(fmt="text", level="WARNING")
+    try:
+        duration_s = parse_duration(value=duration) if duration is not None else None
+    except ValueError as exc:
+        fail(f"--duration: {exc}")
+    if speed <= 0:
+        fail("--speed must be positive")
+    options = DemoOptions(
+        scenario=scenario, speed=speed, backfill_hours=max(backfill_hours, 0.0),
+        duration_s=duration_s,
+        database_url=settings.database_url if "LORACITY_DATABASE_URL" in os.environ else None,
+        mqtt_url=settings.mqtt_url if "LORACITY_MQTT_URL" in os.environ else None,
+        metrics_host=settings.metrics_host, metrics_port=settings.metrics_port,
+    )
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    from simulators.loading import ScenarioError
+
+    try:
+        code = run_demo(options=options, stop=stop)
+    except (ScenarioError, FileNotFoundError) as exc:
+        fail(str(exc))
+    raise typer.Exit(code)
+
+
 def main() -> None:
     """Console-script entry point."""
     try:

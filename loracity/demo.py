@@ -1,0 +1,167 @@
+"""``loracity demo``: the whole platform in one process on embedded defaults.
+
+Starts (or uses the configured) PostgreSQL and MQTT broker, applies migrations, runs ingest,
+publishes some hours of history from a simulator scenario so there is something to look at,
+then keeps the scenario running live and prints what arrives.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+import typer
+
+from ingest.decoding import PayloadDecoder
+from ingest.health import HealthServer
+from ingest.metrics import IngestMetrics
+from ingest.service import IngestOptions, IngestService
+from lorawan.codecs.registry import CodecRegistry
+from lorawan.mqtt_url import MqttEndpoint, redact
+from storage.migrate import TimescaleOptions, migrate
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True, frozen=True, kw_only=True)
+class DemoOptions:
+    """What the demo runs."""
+
+    scenario: str = "meetup"
+    speed: float = 10.0
+    backfill_hours: float = 6.0
+    duration_s: float | None = None  # None: until Ctrl-C
+    status_every_s: float = 5.0
+    database_url: str | None = None  # None: start a server
+    mqtt_url: str | None = None
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 9108
+    seed: int = 1
+
+
+def run_demo(*, options: DemoOptions, stop: threading.Event,
+             echo: Any = typer.echo) -> int:
+    """Run the demo until ``stop`` is set or the duration has passed; returns an exit code."""
+    from loracity.servers import create_database, start_mqtt_broker, start_postgres
+    from simulators.loading import load_scenario
+    from simulators.runner import backfill_scenario, run_scenario
+
+    scenario = load_scenario(source=options.scenario)
+    with ExitStack() as stack:
+        database_url = options.database_url
+        if database_url is None:
+            echo("starting PostgreSQL ...")
+            pg = stack.enter_context(start_postgres(rungs=("local", "embedded"), rungs_var=None))
+            database_url = create_database(server_url=pg.url, dbname="loracity")
+            echo(f"  {pg.description}")
+        mqtt_url = options.mqtt_url
+        if mqtt_url is None:
+            echo("starting the MQTT broker ...")
+            broker = stack.enter_context(start_mqtt_broker(rungs=("local", "embedded"),
+                                                           rungs_var=None))
+            mqtt_url = broker.url
+            echo(f"  {broker.description}")
+        report = migrate(database_url=database_url, timescale=TimescaleOptions())
+        echo(f"schema ready (TimescaleDB: {'yes' if report.timescaledb else 'no'})")
+
+        registry = stack.enter_context(CodecRegistry.load())
+        metrics = IngestMetrics()
+        service = IngestService(
+            options=IngestOptions(database_url=database_url, mqtt=MqttEndpoint.parse(mqtt_url),
+                                  client_id="loracity-demo-ingest"),
+            metrics=metrics, decoder=PayloadDecoder(resolver=registry))
+        ingest_stop = threading.Event()
+        ingest_thread = threading.Thread(target=service.run, kwargs={"stop": ingest_stop},
+                                         name="ingest", daemon=True)
+        ingest_thread.start()
+        stack.callback(ingest_thread.join, 30)
+        stack.callback(ingest_stop.set)
+        if options.metrics_port:
+            try:
+                health = HealthServer(host=options.metrics_host, port=options.metrics_port,
+                                      registry=metrics.registry, ready=service.ready)
+            except OSError:
+                health = HealthServer(host=options.metrics_host, port=0,
+                                      registry=metrics.registry, ready=service.ready)
+            health.start()
+            stack.callback(health.close)
+            echo(f"ingest metrics: http://{options.metrics_host}:{health.port}/metrics")
+        _wait_ready(service=service, stop=stop)
+
+        if options.backfill_hours > 0 and not stop.is_set():
+            echo(f"publishing the last {options.backfill_hours:g} h of the "
+                 f"{options.scenario!r} scenario as history ...")
+            sent = backfill_scenario(scenario=scenario, mqtt_url=mqtt_url,
+                                     days=options.backfill_hours / 24, seed=options.seed,
+                                     stop=stop)
+            echo(f"  {sent.totals.published} messages published")
+
+        echo(f"\nloracity demo is running: scenario {options.scenario!r} live at "
+             f"{options.speed:g}x speed. Ctrl-C stops it.")
+        echo(f"  database: {database_url}")
+        echo(f"  MQTT:     {mqtt_url}   (topics: v3/+/devices/+/up, "
+             "application/+/device/+/event/up)")
+        live_stop = threading.Event()
+        live = threading.Thread(
+            target=run_scenario, name="simulator", daemon=True,
+            kwargs={"scenario": scenario, "mqtt_url": mqtt_url, "speed": options.speed,
+                    "seed": options.seed + 1, "stop": live_stop})
+        live.start()
+        deadline = (time.monotonic() + options.duration_s
+                    if options.duration_s is not None else None)
+        while not stop.is_set():
+            remaining = options.status_every_s
+            if deadline is not None:
+                remaining = min(remaining, deadline - time.monotonic())
+                if remaining <= 0:
+                    break
+            stop.wait(remaining)
+            echo(_status(database_url))
+        live_stop.set()
+        live.join(10)
+        # Give ingest a moment to commit what the simulator just sent.
+        time.sleep(0.5)
+        ingest_stop.set()
+        ingest_thread.join(30)
+        echo(_status(database_url))
+        totals = service.totals
+        echo(f"stopped: {totals.stored} uplinks stored, {totals.duplicates} duplicates, "
+             f"{totals.dead_letters} dead letters")
+    return 0
+
+
+def _wait_ready(*, service: IngestService, stop: threading.Event, timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not stop.is_set() and time.monotonic() < deadline:
+        if service.ready()[0] or "database" in service.ready()[1]:
+            return
+        stop.wait(0.2)
+
+
+def _status(database_url: str) -> str:
+    try:
+        with psycopg.connect(database_url, connect_timeout=5) as conn:
+            row = conn.execute(
+                "SELECT (SELECT count(*) FROM uplinks), (SELECT count(*) FROM devices),"
+                " (SELECT count(*) FROM measurements), (SELECT count(*) FROM dead_letters)"
+            ).fetchone()
+            latest = conn.execute(
+                "SELECT DISTINCT ON (quantity) quantity, value FROM measurements"
+                " WHERE quantity IN ('people_in', 'occupancy', 'co2', 'temperature',"
+                " 'parking_occupied', 'water_level') ORDER BY quantity, time DESC").fetchall()
+    except psycopg.Error as exc:
+        return f"[{_clock()}] database not answering: {redact(str(exc))}"
+    assert row is not None
+    values = ", ".join(f"{q} {v:g}" for q, v in latest)
+    return (f"[{_clock()}] {row[0]} uplinks from {row[1]} devices, {row[2]} measurements, "
+            f"{row[3]} dead letters" + (f" | latest: {values}" if values else ""))
+
+
+def _clock() -> str:
+    return datetime.now(UTC).astimezone().strftime("%H:%M:%S")
