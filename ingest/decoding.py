@@ -3,7 +3,8 @@
 A device's codec comes from its registered device type (``devices.device_type``), else from the
 TTN ``version_ids``, else from the ChirpStack device-profile name. Ingest decodes itself when the
 network server sent no decoded payload, or when the device asks for local decoding
-(``devices.decode_locally``); otherwise the network server's decoded payload is used.
+(``devices.decode_locally``) or its device type does (``decode_locally`` in the codecs
+configuration); otherwise the network server's decoded payload is used.
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ class CodecResolver(Protocol):
 
     def resolve(self, *, device_type: str | None, version_ids: Mapping[str, str] | None,
                 device_profile: str | None) -> Codec | None: ...
+
+    def decodes_locally(self, *, device_type: str | None,
+                        version_ids: Mapping[str, str] | None,
+                        device_profile: str | None) -> bool: ...
 
 
 @dataclass(slots=True, frozen=True)
@@ -67,20 +72,18 @@ class PayloadDecoder:
         self._devices = {r[0]: DeviceCodecConfig(r[1], bool(r[2])) for r in rows}
         self._loaded_at = now
 
-    def codec_for(self, *, uplink: Uplink) -> Codec | None:
-        """The codec that applies to ``uplink``'s device, if any."""
-        cfg = self._devices.get(uplink.dev_eui)
-        return self._resolver.resolve(
-            device_type=cfg.device_type if cfg else None, version_ids=uplink.version_ids,
-            device_profile=uplink.device_profile)
-
     def __call__(self, uplink: Uplink) -> StoredUplink | None:
-        cfg = self._devices.get(uplink.dev_eui)
-        if uplink.decoded is not None and not (cfg and cfg.decode_locally):
-            return None
         if uplink.f_port == 0 or not uplink.payload:
             return None  # MAC-only frame: nothing for an application codec
-        codec = self.codec_for(uplink=uplink)
+        cfg = self._devices.get(uplink.dev_eui)
+        device_type = cfg.device_type if cfg else None
+        if uplink.decoded is not None and not (cfg and cfg.decode_locally) and not (
+                self._resolver.decodes_locally(
+                    device_type=device_type, version_ids=uplink.version_ids,
+                    device_profile=uplink.device_profile)):
+            return None
+        codec = self._resolver.resolve(device_type=device_type, version_ids=uplink.version_ids,
+                                       device_profile=uplink.device_profile)
         if codec is None:
             return None
         return decode_with(codec=codec, uplink=uplink)

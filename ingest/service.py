@@ -25,8 +25,8 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from ingest.metrics import IngestMetrics
 from ingest.decoding import PayloadDecoder
+from ingest.metrics import IngestMetrics
 from ingest.process import RawMessage, process_messages
 from lorawan.mqtt_url import MqttEndpoint
 from lorawan.topics import DEFAULT_TOPICS
@@ -82,7 +82,11 @@ class IngestService:
         self.options = options
         self.metrics = metrics or IngestMetrics()
         self._decoder = decoder
-        self._queue: queue.Queue[_Item] = queue.Queue()
+        # The broker keeps at most receive_maximum unacknowledged messages out to us, so the
+        # queue never reaches this bound; if a broker ignores the limit, put() blocks paho's
+        # network thread and TCP backpressure holds the rest at the broker.
+        self._queue: queue.Queue[_Item] = queue.Queue(
+            maxsize=options.receive_maximum + options.batch_size)
         self._lock = threading.Lock()
         self._generation = 0
         self._connected = False

@@ -6,6 +6,7 @@ a YAML file declares::
     device_types:
       my-sensor: {javascript: codecs/my-sensor.js, field_map: {...}, timeout_ms: 100, memory_mb: 64}
       lobby-counter: {codec: milesight-vs133}   # another name for a known device type
+      lobby-air: {codec: milesight-am308, decode_locally: true}  # ignore the NS decoder
     version_ids:       # The Things Stack device repository brand/model -> device type
       milesight-iot/vs133: milesight-vs133
     device_profiles:   # ChirpStack device-profile name -> device type
@@ -116,13 +117,15 @@ class _DeviceTypeConfig(BaseModel):
     timeout_ms: float = Field(default=100.0, gt=0, le=60_000)
     memory_mb: int = Field(default=64, ge=8, le=4096)
     variables: dict[str, str] = Field(default_factory=dict)
+    # Decode with this codec even when the network server sent a decoded payload.
+    decode_locally: bool = False
 
     @model_validator(mode="after")
     def _one_source(self) -> _DeviceTypeConfig:
         if (self.javascript is None) == (self.codec is None):
             raise ValueError("give exactly one of 'javascript' (a file) or 'codec' (a device type)")
         if self.codec is not None:
-            extra = sorted(self.model_fields_set - {"codec", "description"})
+            extra = sorted(self.model_fields_set - {"codec", "description", "decode_locally"})
             if extra:
                 raise ValueError(f"{', '.join(extra)} only apply to 'javascript' device types")
         return self
@@ -150,8 +153,10 @@ class CodecRegistry:
         version_ids: Mapping[tuple[str, str], str] | None = None,
         device_profiles: Mapping[str, str] | None = None,
         owned: Iterable[JavaScriptCodec] = (),
+        decode_locally: Iterable[str] = (),
     ) -> None:
         self._codecs = dict(codecs)
+        self._local = frozenset(decode_locally)
         self._kinds = {name: _kind_of(codec) for name, codec in self._codecs.items()}
         self._descriptions = {
             name: (descriptions or {}).get(name, codec.description)
@@ -218,18 +223,37 @@ class CodecRegistry:
         (``brand_id``/``model_id``, as in the uplink message); a ChirpStack ``device_profile``
         name, mapped in configuration or equal to a device type name (both case-insensitive).
         """
+        name = self._resolve_name(device_type=device_type, version_ids=version_ids,
+                                  device_profile=device_profile)
+        return self._codecs[name] if name is not None else None
+
+    def decodes_locally(
+        self,
+        *,
+        device_type: str | None = None,
+        version_ids: Mapping[str, Any] | None = None,
+        device_profile: str | None = None,
+    ) -> bool:
+        """Whether the resolved device type asks to be decoded by loracity even when the
+        network server sent a decoded payload (``decode_locally: true`` in configuration)."""
+        name = self._resolve_name(device_type=device_type, version_ids=version_ids,
+                                  device_profile=device_profile)
+        return name in self._local
+
+    def _resolve_name(
+        self, *, device_type: str | None, version_ids: Mapping[str, Any] | None,
+        device_profile: str | None,
+    ) -> str | None:
         if device_type is not None and device_type in self._codecs:
-            return self._codecs[device_type]
+            return device_type
         if version_ids is not None:
             brand, model = version_ids.get("brand_id"), version_ids.get("model_id")
             if isinstance(brand, str) and isinstance(model, str):
                 target = self._version_ids.get((brand.lower(), model.lower()))
                 if target is not None:
-                    return self._codecs[target]
+                    return target
         if device_profile is not None:
-            target = self._profiles.get(device_profile.strip().casefold())
-            if target is not None:
-                return self._codecs[target]
+            return self._profiles.get(device_profile.strip().casefold())
         return None
 
     def device_types(self) -> list[DeviceType]:
@@ -321,6 +345,8 @@ def _build(*, natives: Mapping[str, Codec], config: _Config, path: Path) -> Code
         version_ids=version_ids,
         device_profiles=config.device_profiles,
         owned=owned,
+        decode_locally=[name for name, entry in config.device_types.items()
+                        if entry.decode_locally],
     )
 
 

@@ -30,9 +30,16 @@ class NativeResolver:
     """Resolves registered device types to native codecs (what the registry does, minus
     configuration)."""
 
-    def __init__(self, overrides: Mapping[str, Codec] | None = None) -> None:
+    def __init__(self, overrides: Mapping[str, Codec] | None = None,
+                 local: frozenset[str] = frozenset()) -> None:
         self.codecs = {c.name: c for c in native_codecs()}
         self.codecs.update(overrides or {})
+        self.local = local
+
+    def decodes_locally(self, *, device_type: str | None,
+                        version_ids: Mapping[str, str] | None,
+                        device_profile: str | None) -> bool:
+        return device_type in self.local or device_profile in self.local
 
     def resolve(self, *, device_type: str | None, version_ids: Mapping[str, str] | None,
                 device_profile: str | None) -> Codec | None:
@@ -87,7 +94,7 @@ def test_cumulative_totals_become_interval_flows_across_wrap_reset_and_restart(
         counter_frame(f_cnt=3, when=t[2], total_in=4, total_out=31),      # 16-bit wrap: +20
         counter_frame(f_cnt=4, when=t[3], total_in=9, total_out=40),
     ]
-    write(conn, frames + [frames[1]], PayloadDecoder(resolver=NativeResolver()))
+    write(conn, [*frames, frames[1]], PayloadDecoder(resolver=NativeResolver()))
     assert series(conn, "people_in") == [20.0, 20.0, 5.0]
     assert series(conn, "people_out") == [15.0, 6.0, 9.0]
     # A restarted ingest (new writer, new decoder) continues from the state in the database.
@@ -132,7 +139,8 @@ def test_corrupt_frame_is_kept_and_dead_lettered(
     dead = conn.execute("SELECT reason, detail FROM dead_letters").fetchone()
     assert dead is not None
     assert dead[0] == "codec_error"
-    assert COUNTER in dead[1] and "byte" in dead[1]
+    assert COUNTER in dead[1]
+    assert "byte" in dead[1]
     assert series(conn, "people_in_total") == []
 
 
@@ -157,3 +165,26 @@ def test_redecode_replaces_measurements_after_a_codec_fix(
     assert series(conn, "people_in") == [7.0, 7.0]
     assert conn.execute("SELECT count(*) FROM uplinks WHERE decoded_by = %s",
                         (COUNTER,)).fetchone() == (3,)
+
+
+def test_network_decoded_payload_is_used_unless_local_decoding_is_asked(
+    conn: psycopg.Connection[tuple[object, ...]],
+) -> None:
+    def with_object(f_cnt: int) -> RawMessage:
+        frame = counter_frame(f_cnt=f_cnt, when=BASE_TIME + timedelta(minutes=f_cnt),
+                              total_in=40, total_out=2, profile=COUNTER)
+        msg = orjson.loads(frame.payload)
+        msg["object"] = {"in": 40, "out": 2}  # a network-server decoder with its own names
+        return RawMessage(frame.topic, orjson.dumps(msg))
+
+    write(conn, [with_object(1)], PayloadDecoder(resolver=NativeResolver()))
+    assert conn.execute("SELECT decoded_by FROM uplinks").fetchone() == ("network",)
+    assert series(conn, "people_in_total") == []
+    # The device type asks for local decoding (decode_locally in the codecs configuration).
+    write(conn, [with_object(2)],
+          PayloadDecoder(resolver=NativeResolver(local=frozenset({COUNTER}))))
+    assert series(conn, "people_in_total") == [40.0]
+    # Or the device itself does (loracity devices set --decode-locally).
+    register_device(conn=conn, dev_eui=DEV_EUI, decode_locally=True)
+    write(conn, [with_object(3)], PayloadDecoder(resolver=NativeResolver()))
+    assert series(conn, "people_in_total") == [40.0, 40.0]

@@ -257,3 +257,21 @@ def test_missing_configuration_file(tmp_path: Path) -> None:
 def test_empty_configuration_file_gives_the_natives(tmp_path: Path) -> None:
     with CodecRegistry.load(config=_write(tmp_path, "# nothing yet\n")) as registry:
         assert {entry.name for entry in registry.device_types()} == set(NATIVE)
+
+
+def test_decode_locally_flag_of_a_device_type(tmp_path: Path) -> None:
+    config = tmp_path / "codecs.yaml"
+    config.write_text(
+        "device_types:\n"
+        "  lobby-air: {codec: milesight-am308, decode_locally: true}\n"
+        "device_profiles:\n"
+        "  Lobby AM308: lobby-air\n"
+        "  Plain AM308: milesight-am308\n"
+    )
+    with CodecRegistry.load(config=config) as registry:
+        assert registry.decodes_locally(device_type=None, version_ids=None,
+                                        device_profile="lobby am308")
+        assert not registry.decodes_locally(device_type=None, version_ids=None,
+                                            device_profile="Plain AM308")
+        assert not registry.decodes_locally(device_type="milesight-am308", version_ids=None,
+                                            device_profile=None)
