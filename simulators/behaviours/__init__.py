@@ -1,0 +1,1 @@
+"""Behaviour models: what a device measures over time, deterministic for a seed."""
