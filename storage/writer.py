@@ -10,7 +10,6 @@ key (dev_eui, received_at, f_cnt) lives in the database, so replicas never coord
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -117,9 +116,33 @@ INSERT INTO device_events (time, dev_eui, kind, source, details, raw)
 VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING 1
 """
 
-# A device row is rewritten when its metadata changes or its last_seen advances by this much
-# (event time): last_seen is for humans; per-frame precision lives in uplinks.
-_LAST_SEEN_REFRESH_S = 60.0
+# last_seen is for people (per-frame precision lives in uplinks): rewriting a device row for every
+# frame would cost a row version per uplink, so it moves in steps of at least this much.
+# Rows are locked in dev_eui order first, so two replicas cannot deadlock on them.
+_LAST_SEEN_SQL = """
+WITH s AS (
+    SELECT dev_eui, max(received_at) AS last FROM stage_uplinks GROUP BY dev_eui
+), locked AS (
+    SELECT d.dev_eui, s.last FROM devices d JOIN s USING (dev_eui)
+    WHERE d.last_seen IS NULL OR d.last_seen < s.last - interval '1 minute'
+    ORDER BY d.dev_eui FOR UPDATE OF d
+)
+UPDATE devices d SET last_seen = locked.last FROM locked WHERE d.dev_eui = locked.dev_eui
+"""
+_GATEWAY_LAST_SEEN_SQL = """
+WITH s AS (
+    SELECT gateway_id, max(received_at) AS last FROM stage_receptions GROUP BY gateway_id
+), locked AS (
+    SELECT g.gateway_id, s.last FROM gateways g JOIN s USING (gateway_id)
+    WHERE g.last_seen IS NULL OR g.last_seen < s.last - interval '1 minute'
+    ORDER BY g.gateway_id FOR UPDATE OF g
+)
+UPDATE gateways g SET last_seen = locked.last FROM locked
+WHERE g.gateway_id = locked.gateway_id
+"""
+_EVENT_LAST_SEEN_SQL = (
+    "UPDATE devices SET last_seen = %s WHERE dev_eui = %s AND (last_seen IS NULL OR last_seen < %s)"
+)
 
 
 def configure_connection(conn: psycopg.Connection[Any]) -> None:
@@ -129,12 +152,6 @@ def configure_connection(conn: psycopg.Connection[Any]) -> None:
     conn.commit()
 
 
-@dataclass(slots=True)
-class _Seen:
-    key: tuple[Any, ...]
-    last_seen: datetime
-
-
 class BatchWriter:
     """Writes batches; remembers which device and gateway rows are current to skip upserts.
 
@@ -142,8 +159,8 @@ class BatchWriter:
     """
 
     def __init__(self) -> None:
-        self._devices: dict[str, _Seen] = {}
-        self._gateways: dict[str, _Seen] = {}
+        self._devices: dict[str, tuple[Any, ...]] = {}
+        self._gateways: dict[str, tuple[Any, ...]] = {}
 
     def write(self, *, conn: psycopg.Connection[Any], batch: Batch) -> WriteResult:
         """Write ``batch`` in one transaction and commit it; return what was new.
@@ -201,6 +218,17 @@ class BatchWriter:
             if gateway_rows:
                 with conn.cursor() as cur:
                     cur.executemany(_GATEWAY_UPSERT, gateway_rows)
+            if uplinks:
+                conn.execute(_LAST_SEEN_SQL)
+                conn.execute(_GATEWAY_LAST_SEEN_SQL)
+            if batch.events:
+                latest: dict[str, datetime] = {}
+                for se in batch.events:
+                    t = se.event.time
+                    latest[se.event.dev_eui] = max(t, latest.get(se.event.dev_eui, t))
+                with conn.cursor() as cur:
+                    cur.executemany(_EVENT_LAST_SEEN_SQL,
+                                    [(t, eui, t) for eui, t in sorted(latest.items())])
         # Only after commit: a rolled-back upsert must be retried with the next batch.
         self._devices.update(pending[0])
         self._gateways.update(pending[1])
@@ -247,7 +275,7 @@ class BatchWriter:
     def _metadata_rows(
         self, batch: Batch,
     ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]],
-               tuple[dict[str, _Seen], dict[str, _Seen]]]:
+               tuple[dict[str, tuple[Any, ...]], dict[str, tuple[Any, ...]]]]:
         devices: dict[str, tuple[Any, ...]] = {}
         gateways: dict[str, tuple[Any, ...]] = {}
         seen_times: dict[str, tuple[datetime, datetime]] = {}
@@ -287,20 +315,19 @@ def _widen(times: dict[str, tuple[datetime, datetime]], key: str, t: datetime) -
 
 def _changed(
     current: dict[str, tuple[Any, ...]], times: dict[str, tuple[datetime, datetime]],
-    cache: dict[str, _Seen],
-) -> tuple[list[tuple[Any, ...]], dict[str, _Seen]]:
+    cache: dict[str, tuple[Any, ...]],
+) -> tuple[list[tuple[Any, ...]], dict[str, tuple[Any, ...]]]:
     rows: list[tuple[Any, ...]] = []
-    pending: dict[str, _Seen] = {}
+    pending: dict[str, tuple[Any, ...]] = {}
     for key in sorted(current):  # sorted: same lock order in every replica
         values = current[key]
         first, last = times[key]
         cached = cache.get(key)
-        if (cached is not None and cached.key == values
-                and (last - cached.last_seen).total_seconds() < _LAST_SEEN_REFRESH_S):
-            continue
+        if cached == values:
+            continue  # unchanged metadata; last_seen moves by the set-based UPDATE
         rows.append((key, *(Jsonb(v) if isinstance(v, dict) else v for v in values),
                      first, last))
-        pending[key] = _Seen(values, last)
+        pending[key] = values
     return rows, pending
 
 
