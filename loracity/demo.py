@@ -48,6 +48,7 @@ class DemoOptions:
 def run_demo(*, options: DemoOptions, stop: threading.Event,
              echo: Any = typer.echo) -> int:
     """Run the demo until ``stop`` is set or the duration has passed; returns an exit code."""
+    from loracity.scenario_devices import register_scenario_devices
     from loracity.servers import create_database, start_mqtt_broker, start_postgres
     from simulators.loading import load_scenario
     from simulators.runner import backfill_scenario, run_scenario
@@ -69,6 +70,9 @@ def run_demo(*, options: DemoOptions, stop: threading.Event,
             echo(f"  {broker.description}")
         report = migrate(database_url=database_url, timescale=TimescaleOptions())
         echo(f"schema ready (TimescaleDB: {'yes' if report.timescaledb else 'no'})")
+        with psycopg.connect(database_url) as conn:
+            registered = register_scenario_devices(conn=conn, scenario=scenario)
+        echo(f"registered the scenario's {registered} devices (type, site)")
 
         registry = stack.enter_context(CodecRegistry.load())
         metrics = IngestMetrics()

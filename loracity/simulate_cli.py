@@ -369,3 +369,32 @@ def _redact(url: str) -> str:
         user = credentials.split(":", 1)[0]
         return f"{scheme}{sep}{user}:***@{host}"
     return url
+
+
+@app.command()
+def register(scenario: ScenarioArg) -> None:
+    """Register the scenario's devices (codec device type, site) in the database.
+
+    Ingest then decodes devices whose messages name no codec (e.g. a Paxcounter on The Things
+    Stack) and knows each counter's site. Uses LORACITY_DATABASE_URL.
+    """
+    import psycopg
+
+    from loracity.scenario_devices import register_scenario_devices
+    from loracity.settings import Settings
+    from lorawan.mqtt_url import redact
+
+    loaded = _load(scenario)
+    try:
+        url = Settings().database_url
+    except ValidationError as exc:
+        raise _fail(f"bad configuration: {exc.errors()[0]['msg']}") from None
+    try:
+        with psycopg.connect(url, connect_timeout=10) as conn:
+            count = register_scenario_devices(conn=conn, scenario=loaded)
+    except psycopg.errors.UndefinedTable:
+        raise _fail("the schema is missing: run `loracity db migrate` first") from None
+    except psycopg.OperationalError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+        raise _fail(f"cannot reach the database at {redact(url)}: {first}") from None
+    typer.echo(f"registered {count} devices of {scenario!r}")

@@ -1,0 +1,26 @@
+"""Registering a simulator scenario's devices in the database (device type and site).
+
+A real pilot registers its devices once; a simulated one does the same, so ingest knows the
+codec of devices whose network-server messages do not name one (a Paxcounter on The Things
+Stack has no Device Repository ids) and which site each counter belongs to.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+
+from simulators.generator import Simulation
+from simulators.loading import Scenario
+from storage.devices import register_device
+
+
+def register_scenario_devices(*, conn: psycopg.Connection[Any], scenario: Scenario) -> int:
+    """Register every device of ``scenario`` (type, name, site); returns how many."""
+    identities = Simulation(scenario=scenario, start=datetime.now(UTC)).identities()
+    for identity in identities:
+        register_device(conn=conn, dev_eui=identity.dev_eui, name=identity.device_id,
+                        device_type=identity.device_type, site=identity.tags.get("site"))
+    return len(identities)
