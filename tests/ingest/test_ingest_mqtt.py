@@ -183,22 +183,37 @@ def test_database_outage_mid_stream(
     restartable_postgres: object, database_url: str, mqtt_url: str, scope: Scope,
     ingest_factory: object,
 ) -> None:
-    ingest = ingest_factory()  # type: ignore[operator]
+    import urllib.error
+    import urllib.request
+
+    from loracity.servers.ports import free_port
+
+    port = free_port()
+
+    def readyz() -> int:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as r:
+                return int(r.status)
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    ingest = ingest_factory(LORACITY_METRICS_PORT=str(port))  # type: ignore[operator]
     ingest.wait_subscribed()
     messages = scope.stream(count=6000, devices=60)
     publish(mqtt_url=mqtt_url, messages=messages[:2000])
     wait_until(lambda: _count(database_url, "uplinks") == 2000, timeout=30, what="2000 uplinks")
+    assert readyz() == 200
     restartable_postgres.stop()  # type: ignore[attr-defined]
     try:
         publish(mqtt_url=mqtt_url, messages=messages[2000:4000])
-        import time
-        time.sleep(3)
+        wait_until(lambda: readyz() == 503, timeout=15, what="/readyz to report the outage")
         assert ingest.proc.poll() is None, ingest.log()
     finally:
         restartable_postgres.start()  # type: ignore[attr-defined]
     publish(mqtt_url=mqtt_url, messages=messages[4000:])
     wait_until(lambda: _count(database_url, "uplinks") == 6000, timeout=90,
                what=f"all 6000 uplinks after the outage (log:\n{ingest.log()[-3000:]})")
+    assert readyz() == 200
     assert ingest.terminate() == 0
     assert _count(database_url, "measurements") == 12_000
     assert "retrying" in ingest.log()
@@ -323,3 +338,48 @@ def test_raw_frames_are_decoded_by_loracity_codecs(
         assert temp == (23.5,)
         assert conn.execute("SELECT site FROM devices WHERE dev_eui = %s",
                             (counter_eui,)).fetchone() == ("library",)
+
+
+def test_metrics_and_readiness(database_url: str, mqtt_url: str, scope: Scope,
+                               ingest_factory: object) -> None:
+    import urllib.error
+    import urllib.request
+
+    from loracity.servers.ports import free_port
+
+    port = free_port()
+    ingest = ingest_factory(LORACITY_METRICS_PORT=str(port))  # type: ignore[operator]
+    ingest.wait_subscribed()
+    base = f"http://127.0.0.1:{port}"
+
+    def get(path: str) -> tuple[int, str]:
+        try:
+            with urllib.request.urlopen(base + path, timeout=5) as resp:
+                return resp.status, resp.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode()
+
+    good = scope.stream(count=3, devices=3)
+    publish(mqtt_url=mqtt_url, messages=[*good, good[0],
+                                         (f"v3/{scope.ttn_app}/devices/x/up", b"nope")])
+    wait_until(lambda: _count(database_url, "dead_letters") == 1
+               and _count(database_url, "uplinks") == 3, timeout=20, what="3 uplinks")
+    status, body = get("/metrics")
+    assert status == 200
+
+    def value(line_start: str) -> float:
+        line = next(x for x in body.splitlines() if x.startswith(line_start))
+        return float(line.rsplit(" ", 1)[1])
+
+    wait_until(lambda: get("/metrics")[1].count("loracity_ingest_duplicates_total 1.0") == 1,
+               timeout=10, what="the duplicate to be counted")
+    status, body = get("/metrics")
+    assert value("loracity_ingest_received_total") == 5.0
+    assert value("loracity_ingest_uplinks_stored_total") == 3.0
+    assert value("loracity_ingest_duplicates_total") == 1.0
+    assert value('loracity_ingest_dead_letters_total{reason="not_json"}') == 1.0
+    assert value("loracity_ingest_backlog") == 0.0
+    assert value("loracity_ingest_mqtt_connected") == 1.0
+    assert get("/readyz") == (200, "ready\n")
+    assert get("/healthz")[0] == 200
+    assert get("/nope")[0] == 404
