@@ -20,12 +20,10 @@ from loracity.servers.ports import free_port
 from loracity.servers.processes import (
     ServerProcess,
     ServerStartError,
+    WorkdirServer,
     close_at_exit,
-    forget_at_exit,
     make_workdir,
-    remove_workdir,
     server_env,
-    unprivileged_account,
 )
 
 _SEARCH = (
@@ -101,14 +99,14 @@ def mosquitto_config(*, port: int, bind: str | None, persistence_dir: str) -> st
     ])
 
 
-class MosquittoBroker:
+class MosquittoBroker(WorkdirServer):
     """A mosquitto process in its own temporary directory, on a free port of 127.0.0.1."""
 
+    _noun = "broker"
+
     def __init__(self, *, binary: MosquittoBinary) -> None:
+        super().__init__()
         self.binary = binary
-        self._account = unprivileged_account()
-        self._workdir: Path | None = None
-        self._process: ServerProcess | None = None
         self.port = 0
 
     @property
@@ -159,24 +157,3 @@ class MosquittoBroker:
             ready=ready,
             env=server_env(),
         )
-
-    def stop(self) -> None:
-        """Stop the broker; it saves sessions and queued messages for :meth:`start`."""
-        if self._process is not None:
-            self._process.stop()
-
-    def start(self) -> None:
-        """Start the broker again on the same port with the saved state (no-op when running)."""
-        if self._process is None:
-            raise RuntimeError("the broker was closed")
-        self._process.start()
-
-    def close(self) -> None:
-        """Stop the broker and delete its files (idempotent)."""
-        if self._process is not None:
-            self._process.stop()
-            self._process = None
-        if self._workdir is not None:
-            remove_workdir(self._workdir)
-            self._workdir = None
-        forget_at_exit(self)

@@ -22,9 +22,10 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from types import TracebackType
+from typing import ClassVar
 
 from loracity.servers.docker_engine import ContainerController, require_docker
+from loracity.servers.handles import ServerHandle
 from loracity.servers.ladder import (
     RUNGS,
     RUNGS_VAR,
@@ -42,7 +43,7 @@ SHARED_VAR = "LORACITY_TEST_MQTT_SHARED"
 
 
 @dataclass
-class MqttBroker:
+class MqttBroker(ServerHandle):
     """An MQTT broker found or started by :func:`start_mqtt_broker`; close it when done."""
 
     url: str = field(repr=False)
@@ -59,42 +60,7 @@ class MqttBroker:
     """Where it runs, for people (no secrets)."""
     _controller: Controller | None = field(default=None, repr=False, compare=False)
 
-    def can_restart(self) -> bool:
-        """True when this process started the broker, so :meth:`stop` and :meth:`start` work."""
-        return self._controller is not None
-
-    def stop(self) -> None:
-        """Stop the broker, keeping its port (and, when durable, its sessions) for :meth:`start`."""
-        self._require_controller().stop()
-
-    def start(self) -> None:
-        """Start the stopped broker again (no-op when it runs) and wait until it accepts."""
-        self._require_controller().start()
-
-    def close(self) -> None:
-        """Stop a broker this process started and delete its files; leave others alone."""
-        if self._controller is not None:
-            controller, self._controller = self._controller, None
-            controller.close()
-
-    def _require_controller(self) -> Controller:
-        if self._controller is None:
-            raise RuntimeError(
-                f"cannot stop or start an MQTT broker this process does not own "
-                f"(origin {self.origin!r}: {self.description})"
-            )
-        return self._controller
-
-    def __enter__(self) -> MqttBroker:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
+    _kind: ClassVar[str] = "an MQTT broker"
 
 
 def start_mqtt_broker(

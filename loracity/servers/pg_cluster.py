@@ -26,13 +26,11 @@ from loracity.servers.processes import (
     RunAs,
     ServerProcess,
     ServerStartError,
+    WorkdirServer,
     close_at_exit,
-    forget_at_exit,
     make_workdir,
     reachable_by,
-    remove_workdir,
     server_env,
-    unprivileged_account,
 )
 
 _VERSION = re.compile(r"\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?")
@@ -200,7 +198,7 @@ def _open_to_all(root: Path) -> None:
             path.chmod(mode | 0o444 | (0o111 if mode & 0o100 else 0))
 
 
-class PostgresCluster:
+class PostgresCluster(WorkdirServer):
     """A cluster in its own temporary directory, listening on 127.0.0.1 only.
 
     Connections over TCP need the generated password (the URL carries it): on a shared machine a
@@ -208,12 +206,12 @@ class PostgresCluster:
     in the private working directory and trusts whoever can reach it.
     """
 
+    _noun = "cluster"
+
     def __init__(self, *, binaries: PostgresBinaries, log: Log) -> None:
+        super().__init__()
         self.binaries = binaries
         self._log = log
-        self._account = unprivileged_account()
-        self._workdir: Path | None = None
-        self._process: ServerProcess | None = None
         self._password = secrets.token_urlsafe(24)
         self.port = 0
         self.preloaded_timescaledb = False
@@ -334,27 +332,6 @@ class PostgresCluster:
             stop_signal=signal.SIGINT,
             env=server_env(),
         )
-
-    def stop(self) -> None:
-        """Shut the server down; its data stays for :meth:`start`."""
-        if self._process is not None:
-            self._process.stop()
-
-    def start(self) -> None:
-        """Start the server again on the same port with the same data (no-op when running)."""
-        if self._process is None:
-            raise RuntimeError("the cluster was closed")
-        self._process.start()
-
-    def close(self) -> None:
-        """Stop the server and delete its files (idempotent)."""
-        if self._process is not None:
-            self._process.stop()
-            self._process = None
-        if self._workdir is not None:
-            remove_workdir(self._workdir)
-            self._workdir = None
-        forget_at_exit(self)
 
 
 def _last_line(text: str) -> str:

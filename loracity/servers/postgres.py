@@ -23,7 +23,7 @@ import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from types import TracebackType
+from typing import ClassVar
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import psycopg
@@ -31,6 +31,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
 from loracity.servers.docker_engine import ContainerController, require_docker
+from loracity.servers.handles import ServerHandle
 from loracity.servers.ladder import (
     RUNGS,
     RUNGS_VAR,
@@ -52,7 +53,7 @@ DOCKER_IMAGE = "timescale/timescaledb:latest-pg16"
 
 
 @dataclass
-class PostgresServer:
+class PostgresServer(ServerHandle):
     """A PostgreSQL server found or started by :func:`start_postgres`; close it when done."""
 
     url: str = field(repr=False)
@@ -65,42 +66,7 @@ class PostgresServer:
     """Where it runs, for people (no secrets)."""
     _controller: Controller | None = field(default=None, repr=False, compare=False)
 
-    def can_restart(self) -> bool:
-        """True when this process started the server, so :meth:`stop` and :meth:`start` work."""
-        return self._controller is not None
-
-    def stop(self) -> None:
-        """Shut the server down, keeping its port and data for :meth:`start`."""
-        self._require_controller().stop()
-
-    def start(self) -> None:
-        """Start the stopped server again (no-op when it runs) and wait until it accepts."""
-        self._require_controller().start()
-
-    def close(self) -> None:
-        """Stop a server this process started and delete its data; leave others alone."""
-        if self._controller is not None:
-            controller, self._controller = self._controller, None
-            controller.close()
-
-    def _require_controller(self) -> Controller:
-        if self._controller is None:
-            raise RuntimeError(
-                f"cannot stop or start a PostgreSQL server this process does not own "
-                f"(origin {self.origin!r}: {self.description})"
-            )
-        return self._controller
-
-    def __enter__(self) -> PostgresServer:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
+    _kind: ClassVar[str] = "a PostgreSQL server"
 
 
 def start_postgres(

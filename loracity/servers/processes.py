@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 SERVICE_USER = "loracity-pg"
 _FALLBACK_USER = "nobody"
@@ -300,6 +300,43 @@ class ServerProcess:
         except OSError:
             return "(no log)"
         return "\n".join(text.splitlines()[-lines:])
+
+
+class WorkdirServer:
+    """Base of a server run as one :class:`ServerProcess` in a working directory of its own.
+
+    The subclass's ``create`` makes ``_workdir`` (with :func:`make_workdir`, as ``_account``) and
+    starts ``_process`` in it; this class stops, restarts and removes them.
+    """
+
+    _noun: ClassVar[str] = "server"
+    """What the subclass runs, for the error after :meth:`close` (``"broker"``)."""
+
+    def __init__(self) -> None:
+        self._account = unprivileged_account()
+        self._workdir: Path | None = None
+        self._process: ServerProcess | None = None
+
+    def stop(self) -> None:
+        """Stop the server; its saved data or sessions stay for :meth:`start`."""
+        if self._process is not None:
+            self._process.stop()
+
+    def start(self) -> None:
+        """Start the server again on the same port with what it saved (no-op when running)."""
+        if self._process is None:
+            raise RuntimeError(f"the {self._noun} was closed")
+        self._process.start()
+
+    def close(self) -> None:
+        """Stop the server and delete its files (idempotent)."""
+        if self._process is not None:
+            self._process.stop()
+            self._process = None
+        if self._workdir is not None:
+            remove_workdir(self._workdir)
+            self._workdir = None
+        forget_at_exit(self)
 
 
 def server_env(**extra: str) -> dict[str, str]:

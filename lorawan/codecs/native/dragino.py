@@ -54,6 +54,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from lorawan.codecs.base import Codec, DecodeResult, EncodeResult, Measurement
+from lorawan.codecs.native._values import EncodeValues
 from lorawan.errors import CodecError
 
 _PORT = 2
@@ -105,52 +106,6 @@ _MOTION_MODES = ("disabled", "move", "collide", "user")
 _MOTION_MODE_CODES = {mode: code for code, mode in enumerate(_MOTION_MODES)}
 
 
-class _Values:
-    """Typed access to the values handed to ``encode``; every failure is a CodecError."""
-
-    __slots__ = ("codec", "values")
-
-    def __init__(self, *, codec: str, values: Mapping[str, Any]) -> None:
-        self.codec = codec
-        self.values = values
-
-    def error(self, expected: str) -> CodecError:
-        return CodecError(codec=self.codec, offset=None, expected=expected)
-
-    def only(self, allowed: set[str]) -> None:
-        unknown = set(self.values) - allowed
-        if unknown:
-            raise self.error(f"only the fields {sorted(allowed)}, not {sorted(unknown)}")
-
-    def integer(self, key: str, low: int, high: int) -> int:
-        value = self.values.get(key)
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise self.error(f"{key} as an integer in {low}..{high}, got {value!r}")
-        return value
-
-    def scaled(self, key: str, scale: int, low: int, high: int) -> int:
-        """Return ``round(value * scale)`` checked against the raw range ``low..high``."""
-        value = self.values.get(key)
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise self.error(f"{key} as a number, got {value!r}")
-        raw = round(value * scale)
-        if not low <= raw <= high:
-            raise self.error(f"{key} in {low / scale}..{high / scale}, got {value!r}")
-        return raw
-
-    def flag(self, key: str) -> bool:
-        value = self.values.get(key)
-        if not isinstance(value, bool):
-            raise self.error(f"{key} as true or false, got {value!r}")
-        return value
-
-    def choice(self, key: str, codes: Mapping[str, int]) -> int:
-        value = self.values.get(key)
-        if not isinstance(value, str) or value not in codes:
-            raise self.error(f"{key} as one of {sorted(codes)}, got {value!r}")
-        return codes[value]
-
-
 def _check_port(codec: str, f_port: int) -> None:
     if f_port != _PORT:
         raise CodecError(codec=codec, offset=None, expected=f"an uplink on FPort 2, not {f_port}")
@@ -164,7 +119,7 @@ def _temperature(raw: int) -> float | None:
     return None if raw == _NOT_CONNECTED else raw / 100
 
 
-def _raw_temperature(values: _Values, key: str) -> int:
+def _raw_temperature(values: EncodeValues, key: str) -> int:
     if values.values.get(key, 0) is None:
         return _NOT_CONNECTED
     raw = values.scaled(key, 100, -0x8000, 0x7FFF)
@@ -253,7 +208,7 @@ class DraginoLht65:
 
     def encode(self, *, values: Mapping[str, Any]) -> EncodeResult:
         """Build an 11-byte FPort 2 frame from decoded-shape values."""
-        v = _Values(codec=self.name, values=values)
+        v = EncodeValues(codec=self.name, values=values)
         codes = dict(_EXT_CODES)
         if not self._tmp117:
             del codes["tmp117_temperature"]
@@ -268,13 +223,7 @@ class DraginoLht65:
             battery = state << 14 | v.scaled("battery_voltage", 1000, 0, 0x3FFF)
             keys.add("battery_voltage")
         if ext == _EXT_DS18B20_ID:
-            ident = values.get("ds18b20_id")
-            try:
-                id_bytes = bytes.fromhex(ident) if isinstance(ident, str) else b""
-            except ValueError:
-                id_bytes = b""
-            if len(id_bytes) != 8:
-                raise v.error(f"ds18b20_id as 16 hex characters, got {ident!r}")
+            id_bytes = v.fixed_hex("ds18b20_id", 8)
             keys.add("ds18b20_id")
             v.only(keys)
             payload = _U16.pack(battery) + id_bytes[:4] + bytes((status,)) + id_bytes[4:]
@@ -360,7 +309,7 @@ class DraginoLdds75:
     def encode(self, *, values: Mapping[str, Any]) -> EncodeResult:
         """Build a frame: 8 bytes with ``probe_temperature`` and ``sensor_detected``, 5 bytes
         with only ``interrupt_triggered``, 4 bytes with neither."""
-        v = _Values(codec=self.name, values=values)
+        v = EncodeValues(codec=self.name, values=values)
         head = _LDDS_SHORT.pack(
             v.scaled("battery_voltage", 1000, 0, 0x3FFF), v.integer("distance_mm", 0, 0xFFFF)
         )
@@ -441,7 +390,7 @@ class DraginoLgt92:
 
     def encode(self, *, values: Mapping[str, Any]) -> EncodeResult:
         """Build an 11-byte frame, 15 with ``roll``/``pitch``, 18 with ``hdop``/``altitude``."""
-        v = _Values(codec=self.name, values=values)
+        v = EncodeValues(codec=self.name, values=values)
         status = v.choice("position_status", {"fix": 0, "no_fix": 1, "gps_off": 2})
         if status == 0:
             lat = v.scaled("latitude", 1_000_000, -90_000_000, 90_000_000)

@@ -41,6 +41,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from lorawan.codecs.base import Codec, DecodeResult, EncodeResult, Measurement
+from lorawan.codecs.native._values import EncodeValues
 from lorawan.errors import CodecError
 
 NAME = "imbuildings-people-counter"
@@ -151,44 +152,38 @@ class ImbuildingsPeopleCounter:
         ``payload_variant`` (6, 7 or 8) chooses the layout; with ``device_id`` (16 hex chars)
         the frame carries the header and goes on FPort 1, without it on FPort 26/27/28.
         """
-        variant = _int(values, "payload_variant", (6, 8))
+        v = EncodeValues(codec=NAME, values=values)
+        variant = v.integer("payload_variant", 6, 8)
         keys = {"payload_variant", "device_id", *_variant_keys(variant)}
         unknown = set(values) - keys
         if unknown:
             raise _error(f"only the fields of variant {variant}, not {sorted(unknown)}", None)
         if variant == 6:
             data = _V6.pack(
-                _int(values, "device_status", _U8),
-                _centi(values, "battery_voltage"),
-                _int(values, "people_in", _U16),
-                _int(values, "people_out", _U16),
-                _int(values, "sensor_status", _U8),
-                _int(values, "people_in_total", _U16),
-                _int(values, "people_out_total", _U16),
-                _int(values, "payload_counter", _U8),
+                v.integer("device_status", *_U8),
+                _centi(v, "battery_voltage"),
+                v.integer("people_in", *_U16),
+                v.integer("people_out", *_U16),
+                v.integer("sensor_status", *_U8),
+                v.integer("people_in_total", *_U16),
+                v.integer("people_out_total", *_U16),
+                v.integer("payload_counter", *_U8),
             )
         elif variant == 7:
             data = _V7.pack(
-                _int(values, "sensor_status", _U8),
-                _int(values, "people_in_total", _U16),
-                _int(values, "people_out_total", _U16),
+                v.integer("sensor_status", *_U8),
+                v.integer("people_in_total", *_U16),
+                v.integer("people_out_total", *_U16),
             )
         else:
             data = _V8.pack(
-                _int(values, "device_status", _U8),
-                _centi(values, "battery_voltage"),
-                _int(values, "sensor_status", _U8),
+                v.integer("device_status", *_U8),
+                _centi(v, "battery_voltage"),
+                v.integer("sensor_status", *_U8),
             )
         if "device_id" not in values:
             return EncodeResult(payload=data, f_port=_VARIANT_PORTS[variant])
-        device_id = values["device_id"]
-        try:
-            id_bytes = bytes.fromhex(device_id) if isinstance(device_id, str) else b""
-        except ValueError:
-            id_bytes = b""
-        if len(id_bytes) != 8:
-            raise _error(f"device_id as 16 hex characters, got {device_id!r}", None)
-        header = bytes((_PAYLOAD_TYPE, variant)) + id_bytes
+        header = bytes((_PAYLOAD_TYPE, variant)) + v.fixed_hex("device_id", 8)
         return EncodeResult(payload=header + data, f_port=_HEADER_PORT)
 
 
@@ -209,21 +204,13 @@ def _variant_keys(variant: int) -> tuple[str, ...]:
     return ("device_status", "battery_voltage", "sensor_status")
 
 
-def _int(values: Mapping[str, Any], key: str, bounds: tuple[int, int]) -> int:
-    value = values.get(key)
-    low, high = bounds
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise _error(f"{key} as an integer in {low}..{high}, got {value!r}", None)
-    return value
-
-
-def _centi(values: Mapping[str, Any], key: str) -> int:
-    value = values.get(key)
+def _centi(v: EncodeValues, key: str) -> int:
+    value = v.values.get(key)
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _error(f"{key} as a number of volts, got {value!r}", None)
+        raise v.error(f"{key} as a number of volts, got {value!r}")
     raw = round(value * 100)
     if not 0 <= raw <= 0xFFFF:
-        raise _error(f"{key} in 0..655.35 V, got {value!r}", None)
+        raise v.error(f"{key} in 0..655.35 V, got {value!r}")
     return raw
 
 

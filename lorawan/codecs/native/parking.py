@@ -39,6 +39,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from lorawan.codecs.base import Codec, DecodeResult, EncodeResult, Measurement
+from lorawan.codecs.native._values import EncodeValues
 from lorawan.errors import CodecError
 
 NWAVE = "nwave-parking"
@@ -86,65 +87,6 @@ _BOSCH_KEYS: Mapping[object, frozenset[str]] = {
 }
 
 
-class _Values:
-    """Typed access to the values handed to ``encode``; every failure is a CodecError."""
-
-    __slots__ = ("codec", "values")
-
-    def __init__(self, *, codec: str, values: Mapping[str, Any]) -> None:
-        self.codec = codec
-        self.values = values
-
-    def error(self, expected: str) -> CodecError:
-        return CodecError(codec=self.codec, offset=None, expected=expected)
-
-    def only(self, allowed: frozenset[str]) -> None:
-        unknown = set(self.values) - allowed
-        if unknown:
-            raise self.error(f"only the fields {sorted(allowed)}, not {sorted(unknown)}")
-
-    def integer(self, key: str, low: int, high: int) -> int:
-        value = self.values.get(key)
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise self.error(f"{key} as an integer in {low}..{high}, got {value!r}")
-        return value
-
-    def number(self, key: str) -> float:
-        value = self.values.get(key)
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise self.error(f"{key} as a number, got {value!r}")
-        return value
-
-    def flag(self, key: str) -> bool:
-        value = self.values.get(key)
-        if not isinstance(value, bool):
-            raise self.error(f"{key} as true or false, got {value!r}")
-        return value
-
-    def hex(self, key: str) -> bytes:
-        value = self.values.get(key)
-        try:
-            return bytes.fromhex(value) if isinstance(value, str) else bytes(0)
-        except ValueError:
-            raise self.error(f"{key} as hex, got {value!r}") from None
-
-    def version(self, key: str) -> bytes:
-        value = self.values.get(key)
-        parts = value.split(".") if isinstance(value, str) else []
-        if len(parts) != 3 or not all(p.isdigit() and int(p) <= 0xFF for p in parts):
-            raise self.error(f"{key} as 'major.minor.patch' with parts 0..255, got {value!r}")
-        return bytes(int(p) for p in parts)
-
-    def reset_cause(self, key: str, names: tuple[str | None, ...]) -> int:
-        value = self.values.get(key)
-        if isinstance(value, str):
-            if value in names:
-                return names.index(value)
-            if value.startswith("unknown_") and value[8:].isdigit() and int(value[8:]) <= 0xFF:
-                return int(value[8:])
-        raise self.error(f"{key} as one of {[n for n in names if n]} or unknown_<n>")
-
-
 def _occupied(value: bool) -> Measurement:
     return Measurement("parking_occupied", 1.0 if value else 0.0)
 
@@ -152,6 +94,17 @@ def _occupied(value: bool) -> Measurement:
 def _reset_cause(code: int, names: tuple[str | None, ...]) -> str:
     name = names[code] if code < len(names) else None
     return name or f"unknown_{code}"
+
+
+def _reset_cause_code(v: EncodeValues, names: tuple[str | None, ...]) -> int:
+    # The inverse of _reset_cause: a known name or the unknown_<n> that decoding made up.
+    value = v.values.get("reset_cause")
+    if isinstance(value, str):
+        if value in names:
+            return names.index(value)
+        if value.startswith("unknown_") and value[8:].isdigit() and int(value[8:]) <= 0xFF:
+            return int(value[8:])
+    raise v.error(f"reset_cause as one of {[n for n in names if n]} or unknown_<n>")
 
 
 def _opaque(kind: str, payload: bytes) -> DecodeResult:
@@ -181,7 +134,7 @@ def _previous_state(code: int) -> dict[str, Any]:
     }
 
 
-def _previous_state_code(v: _Values) -> int:
+def _previous_state_code(v: EncodeValues) -> int:
     if v.flag("previous_state_overflow"):
         return _DURATION_OVERFLOW
     minutes = v.integer("previous_state_minutes", 0, 600)
@@ -289,7 +242,7 @@ class NwaveParking:
 
     def encode(self, *, values: Mapping[str, Any]) -> EncodeResult:
         """Build a frame of the kind named by ``type`` (as ``decode`` reports it)."""
-        v = _Values(codec=NWAVE, values=values)
+        v = EncodeValues(codec=NWAVE, values=values)
         kind = values.get("type")
         v.only(_NWAVE_KEYS.get(kind, _ANY_TYPE))
         if kind == "parking_status":
@@ -306,7 +259,7 @@ class NwaveParking:
             status = v.integer("hw_health_status", 0, 0x7F) << 1 | v.flag("occupied")
             return EncodeResult(payload=struct.pack("BBb", status, battery, half_degrees), f_port=2)
         if kind == "startup":
-            cause = v.reset_cause("reset_cause", _NWAVE_RESET_CAUSES)
+            cause = _reset_cause_code(v, _NWAVE_RESET_CAUSES)
             payload = v.version("firmware_version") + bytes((cause, v.flag("occupied")))
             return EncodeResult(payload=payload, f_port=3)
         if kind == "debug":
@@ -390,7 +343,7 @@ class BoschParking:
 
     def encode(self, *, values: Mapping[str, Any]) -> EncodeResult:
         """Build a frame of the kind named by ``type`` (as ``decode`` reports it)."""
-        v = _Values(codec=BOSCH, values=values)
+        v = EncodeValues(codec=BOSCH, values=values)
         kind = values.get("type")
         v.only(_BOSCH_KEYS.get(kind, _ANY_TYPE))
         if kind == "parking_status":
@@ -408,7 +361,7 @@ class BoschParking:
                 if isinstance(code, bool) or not isinstance(code, int) or not 0 < code <= 0xFFF:
                     raise v.error(f"debug_codes entries in 1..4095, got {code!r}")
             entries = b"".join(_BOSCH_STARTUP_ENTRY.pack(c, 0) for c in codes).ljust(12, b"\0")
-            cause = v.reset_cause("reset_cause", _BOSCH_RESET_CAUSES)
+            cause = _reset_cause_code(v, _BOSCH_RESET_CAUSES)
             payload = entries + v.version("firmware_version") + bytes((cause, v.flag("occupied")))
             return EncodeResult(payload=payload, f_port=3)
         if kind in ("device_information", "device_usage"):
