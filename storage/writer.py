@@ -234,11 +234,6 @@ class BatchWriter:
         self._gateways.update(pending[1])
         return result
 
-    def forget(self) -> None:
-        """Drop the metadata cache (e.g. after the database was replaced)."""
-        self._devices.clear()
-        self._gateways.clear()
-
     @staticmethod
     def _copy_uplinks(*, conn: psycopg.Connection[Any], uplinks: Iterable[StoredUplink]) -> None:
         receptions: list[tuple[Any, ...]] = []
