@@ -56,6 +56,7 @@ _ENTRIES: tuple[Quantity, ...] = (
     Quantity("soil_moisture", "%", "volumetric soil water content"),
     Quantity("water_leak", "1", "water leak detected (1) or not (0)"),
     Quantity("door_open", "1", "door or window open (1) or closed (0)"),
+    Quantity("pipe_pressure", "kPa", "pressure in a pipe (water main, heating), not barometric"),
 )
 
 QUANTITIES: Mapping[str, Quantity] = {q.name: q for q in _ENTRIES}

@@ -218,7 +218,18 @@ def _encode_field(f: Field, values: Mapping[str, Any], codec: str) -> bytes:
         raise CodecError(
             codec=codec, offset=None, expected=f"{f.key} between {lowest:g} and {highest:g}"
         )
-    return int(raw).to_bytes(f.width, "big" if f.big_endian else "little", signed=f.signed)
+    encoded = int(raw).to_bytes(f.width, "big" if f.big_endian else "little", signed=f.signed)
+    if f.errors is not None:
+        unsigned = int.from_bytes(encoded, "big" if f.big_endian else "little")
+        if unsigned in f.errors:
+            # E.g. -0.1 °C on an EM500-SMT is 0xFFFF, which the device reserves for
+            # "collection failed": the value cannot be sent, and decoding it would lie.
+            raise CodecError(
+                codec=codec, offset=None,
+                expected=f"{f.key} other than {value!r}, whose code 0x{unsigned:X} means "
+                         f"{f.errors[unsigned]!r}",
+            )
+    return encoded
 
 
 def _raw_for_error(f: Field, reason: Any, codec: str) -> bytes:

@@ -37,7 +37,7 @@ AM307 / AM308 / AM319 ambience monitors
 EM500 series (battery 01 75 everywhere)
     -CO2: 03 67 temperature, 04 68 humidity, 05 7d co2 u16 ppm, 06 73 pressure u16 /10 hPa,
           83 d7 temperature alarm (temperature + temperature_change i16 /10 + alarm u8)
-    -LGT: 03 94 illumination u32 lux · -PP: 03 7b pipe_pressure i16 kPa → pressure (hPa) ·
+    -LGT: 03 94 illumination u32 lux · -PP: 03 7b pipe_pressure i16 kPa ·
     -PT100: 03 67 temperature, 83 d7 · -SMT(C): 03 67 temperature, 04 68 moisture u8 /2 %,
           04 ca moisture u16 /100 %, 05 7f ec u16 uS/cm · -SWL: 03 77 depth u16 cm →
           water_level · -UDL: 03 82 distance u16 mm. 0xffff / 0xfffd in SMT and SWL readings
@@ -316,7 +316,7 @@ _CO2 = FixedRecord(0x05, 0x7D, "CO2", u16("co2", quantity="co2"))
 _BAROMETER = FixedRecord(0x06, 0x73, "pressure", u16("pressure", scale=10, quantity="pressure"))
 _ILLUMINATION = FixedRecord(0x03, 0x94, "illumination", u32("illumination", quantity="illuminance"))
 _PIPE_PRESSURE = FixedRecord(
-    0x03, 0x7B, "pipe pressure", i16("pipe_pressure", quantity="pressure", q_mul=10)
+    0x03, 0x7B, "pipe pressure", i16("pipe_pressure", quantity="pipe_pressure")
 )
 _MOISTURE = FixedRecord(
     0x04, 0x68, "soil moisture", u8("moisture", scale=2, quantity="soil_moisture")

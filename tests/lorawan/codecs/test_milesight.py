@@ -324,8 +324,8 @@ def test_vs121_counts_are_unsigned() -> None:
             "pp",
             "017564 037B0A00",
             {"battery": 100, "pipe_pressure": 10},
-            # 10 kPa is 100 hPa.
-            {("battery", 0): 100.0, ("pressure", 0): 100.0},
+            # Pipe pressure is its own quantity (kPa), never mixed with barometric pressure.
+            {("battery", 0): 100.0, ("pipe_pressure", 0): 10.0},
         ),
         (
             "pt100",
@@ -677,7 +677,9 @@ ROUND_TRIPS: dict[str, Groups] = {
         ),
     ],
     "milesight-em500-smt": [
-        st.fixed_dictionaries({"temperature": _tenths(-400, 850)})
+        # -0.1 and -0.3 °C encode to the device's error codes 0xFFFF and 0xFFFD.
+        st.fixed_dictionaries({"temperature": _tenths(-400, 850).filter(
+            lambda t: t not in (-0.1, -0.3))})
         | st.just({"temperature_error": "out of range"}),
         st.fixed_dictionaries({"moisture": _tenths(0, 10_000, 100)})
         | st.just({"moisture_error": "collection failed"}),
@@ -700,3 +702,8 @@ def test_values_round_trip(name: str, data: st.DataObject) -> None:
 
     assert encoded.f_port == 85
     assert codec.decode(payload=encoded.payload, f_port=85).fields == values
+
+
+def test_a_value_whose_code_is_an_error_marker_cannot_be_encoded() -> None:
+    with pytest.raises(CodecError, match="0xFFFF means 'collection failed'"):
+        BY_NAME["milesight-em500-smt"].encode(values={"temperature": -0.1})
