@@ -62,11 +62,14 @@ def run_demo(*, options: DemoOptions, stop: threading.Event,
             database_url = create_database(server_url=pg.url, dbname="loracity")
             echo(f"  {pg.description}")
         mqtt_url = options.mqtt_url
+        protocol = "auto"
         if mqtt_url is None:
             echo("starting the MQTT broker ...")
             broker = stack.enter_context(start_mqtt_broker(rungs=("local", "embedded"),
                                                            rungs_var=None))
             mqtt_url = broker.url
+            # amqtt speaks MQTT 3.1.1 only; saying so up front spares the v5 attempt.
+            protocol = "5" if broker.mqtt5 else "3.1.1"
             echo(f"  {broker.description}")
         report = migrate(database_url=database_url, timescale=TimescaleOptions())
         echo(f"schema ready (TimescaleDB: {'yes' if report.timescaledb else 'no'})")
@@ -78,7 +81,7 @@ def run_demo(*, options: DemoOptions, stop: threading.Event,
         metrics = IngestMetrics()
         service = IngestService(
             options=IngestOptions(database_url=database_url, mqtt=MqttEndpoint.parse(mqtt_url),
-                                  client_id="loracity-demo-ingest"),
+                                  client_id="loracity-demo-ingest", protocol=protocol),
             metrics=metrics, decoder=PayloadDecoder(resolver=registry))
         ingest_stop = threading.Event()
         ingest_thread = threading.Thread(target=service.run, kwargs={"stop": ingest_stop},
