@@ -150,10 +150,19 @@ def derive_for_new_frames(*, conn: psycopg.Connection[Any]) -> int:
     Returns how many interval measurements were written.
     """
     rows = conn.execute(_NEW_COUNTERS_SQL, (list(COUNTER_TO_INTERVAL),)).fetchall()
-    if not rows:
+    return derive_for_readings(conn=conn, readings=[
+        CounterReading(r[0], r[1], int(r[2]), r[3], float(r[4]), bool(r[5])) for r in rows])
+
+
+def derive_for_readings(*, conn: psycopg.Connection[Any],
+                        readings: Sequence[CounterReading]) -> int:
+    """Within the writer's transaction: flows for ``readings`` of frames just inserted.
+
+    Returns how many interval measurements were written.
+    """
+    if not readings:
         return 0
-    readings = [CounterReading(r[0], r[1], int(r[2]), r[3], float(r[4]), bool(r[5]))
-                for r in rows]
+    readings = sorted(readings, key=lambda r: (r.dev_eui, r.quantity, r.channel, r.time))
     keys = sorted({(r.dev_eui, r.quantity, r.channel) for r in readings})
     states = load_states(conn=conn, keys=keys)
     intervals = derive(readings=readings, states=states)

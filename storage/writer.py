@@ -10,6 +10,7 @@ key (dev_eui, received_at, f_cnt) lives in the database, so replicas never coord
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +19,12 @@ import psycopg
 from psycopg.types.json import Jsonb, set_json_dumps
 
 from storage.batch import Batch, StoredUplink, WriteResult
-from storage.flows import COUNTER_TO_INTERVAL, derive_for_new_frames
+from storage.flows import (
+    COUNTER_TO_INTERVAL,
+    CounterReading,
+    derive_for_new_frames,
+    derive_for_readings,
+)
 
 _STAGING_DDL = """
 CREATE TEMP TABLE IF NOT EXISTS stage_uplinks (
@@ -45,6 +51,17 @@ _UPLINK_TYPES = ["timestamptz", "text", "int8", "int4", "bytea", "jsonb", "text"
 _RECEPTION_TYPES = ["timestamptz", "text", "int8", "text", "float4", "float4", "int2", "int8",
                     "timestamptz"]
 _MEASUREMENT_TYPES = ["timestamptz", "text", "int8", "text", "int2", "float8"]
+_DIRECT_MEASUREMENT_TYPES = ["timestamptz", "text", "text", "int2", "float8"]
+
+_STAGING_TABLES = ("stage_uplinks", "stage_receptions", "stage_measurements")
+_DIRECT_TABLES = (
+    "uplinks (received_at, dev_eui, f_cnt, f_port, payload, decoded, decoded_by, source,"
+    " confirmed, dev_addr, spreading_factor, bandwidth, frequency, airtime, gateway_count,"
+    " best_rssi, best_snr, raw)",
+    "receptions (received_at, dev_eui, f_cnt, gateway_id, rssi, snr, spreading_factor,"
+    " frequency, gateway_time)",
+    "measurements (time, dev_eui, quantity, channel, value)",
+)
 _DEAD_LETTER_TYPES = ["text", "bytea", "int4", "text", "text"]
 
 # Sorting by the frame key keeps lock order identical across replicas: two replicas inserting
@@ -121,7 +138,7 @@ VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING 1
 # Rows are locked in dev_eui order first, so two replicas cannot deadlock on them.
 _LAST_SEEN_SQL = """
 WITH s AS (
-    SELECT dev_eui, max(received_at) AS last FROM stage_uplinks GROUP BY dev_eui
+    SELECT * FROM unnest(%s::text[], %s::timestamptz[]) AS s(dev_eui, last)
 ), locked AS (
     SELECT d.dev_eui, s.last FROM devices d JOIN s USING (dev_eui)
     WHERE d.last_seen IS NULL OR d.last_seen < s.last - interval '1 minute'
@@ -131,7 +148,7 @@ UPDATE devices d SET last_seen = locked.last FROM locked WHERE d.dev_eui = locke
 """
 _GATEWAY_LAST_SEEN_SQL = """
 WITH s AS (
-    SELECT gateway_id, max(received_at) AS last FROM stage_receptions GROUP BY gateway_id
+    SELECT * FROM unnest(%s::text[], %s::timestamptz[]) AS s(gateway_id, last)
 ), locked AS (
     SELECT g.gateway_id, s.last FROM gateways g JOIN s USING (gateway_id)
     WHERE g.last_seen IS NULL OR g.last_seen < s.last - interval '1 minute'
@@ -140,9 +157,6 @@ WITH s AS (
 UPDATE gateways g SET last_seen = locked.last FROM locked
 WHERE g.gateway_id = locked.gateway_id
 """
-_EVENT_LAST_SEEN_SQL = (
-    "UPDATE devices SET last_seen = %s WHERE dev_eui = %s AND (last_seen IS NULL OR last_seen < %s)"
-)
 
 
 def configure_connection(conn: psycopg.Connection[Any]) -> None:
@@ -161,6 +175,7 @@ class BatchWriter:
     def __init__(self) -> None:
         self._devices: dict[str, tuple[Any, ...]] = {}
         self._gateways: dict[str, tuple[Any, ...]] = {}
+        self._direct_ok = True
 
     def write(self, *, conn: psycopg.Connection[Any], batch: Batch) -> WriteResult:
         """Write ``batch`` in one transaction and commit it; return what was new.
@@ -171,19 +186,26 @@ class BatchWriter:
         result = WriteResult()
         uplinks, in_batch_dupes = _unique_frames(batch.uplinks)
         result.duplicates += in_batch_dupes
-        device_rows, gateway_rows, pending = self._metadata_rows(batch)
+        device_rows, gateway_rows, pending, seen = self._metadata_rows(batch)
         with conn.transaction():
             if uplinks:
-                self._copy_uplinks(conn=conn, uplinks=uplinks)
                 counters = any(m.quantity in COUNTER_TO_INTERVAL
                                for su in uplinks for m in su.measurements)
-                row = conn.execute(_MOVE_KEEP_NEW_SQL if counters else _MOVE_SQL).fetchone()
-                assert row is not None
-                result.stored = int(row[0])
-                result.measurements = int(row[1])
-                result.duplicates += len(uplinks) - result.stored
-                if counters and result.stored:
-                    result.measurements += derive_for_new_frames(conn=conn)
+                if self._copy_direct(conn=conn, uplinks=uplinks):
+                    result.stored = len(uplinks)
+                    result.measurements = sum(len(su.measurements) for su in uplinks)
+                    if counters:
+                        result.measurements += derive_for_readings(
+                            conn=conn, readings=_counter_readings(uplinks))
+                else:
+                    self._copy_uplinks(conn=conn, uplinks=uplinks)
+                    row = conn.execute(_MOVE_KEEP_NEW_SQL if counters else _MOVE_SQL).fetchone()
+                    assert row is not None
+                    result.stored = int(row[0])
+                    result.measurements = int(row[1])
+                    result.duplicates += len(uplinks) - result.stored
+                    if counters and result.stored:
+                        result.measurements += derive_for_new_frames(conn=conn)
             for stored_event in batch.events:
                 ev = stored_event.event
                 cur = conn.execute(_EVENT_INSERT, (ev.time, ev.dev_eui, ev.kind.value,
@@ -218,27 +240,42 @@ class BatchWriter:
             if gateway_rows:
                 with conn.cursor() as cur:
                     cur.executemany(_GATEWAY_UPSERT, gateway_rows)
-            if uplinks:
-                conn.execute(_LAST_SEEN_SQL)
-                conn.execute(_GATEWAY_LAST_SEEN_SQL)
-            if batch.events:
-                latest: dict[str, datetime] = {}
-                for se in batch.events:
-                    t = se.event.time
-                    latest[se.event.dev_eui] = max(t, latest.get(se.event.dev_eui, t))
-                with conn.cursor() as cur:
-                    cur.executemany(_EVENT_LAST_SEEN_SQL,
-                                    [(t, eui, t) for eui, t in sorted(latest.items())])
+            if seen.devices:
+                conn.execute(_LAST_SEEN_SQL, _arrays(seen.devices))
+            if seen.gateways:
+                conn.execute(_GATEWAY_LAST_SEEN_SQL, _arrays(seen.gateways))
         # Only after commit: a rolled-back upsert must be retried with the next batch.
         self._devices.update(pending[0])
         self._gateways.update(pending[1])
         return result
 
+    def _copy_direct(self, *, conn: psycopg.Connection[Any], uplinks: list[StoredUplink]) -> bool:
+        """COPY straight into the final tables; False (and nothing written) if a frame is
+        already stored, so the caller takes the staging path.
+
+        Most batches hold only new frames: this skips writing every row twice. The unique
+        frame key still decides, so correctness never depends on guessing right.
+        """
+        if not self._direct_ok:
+            self._direct_ok = True  # one batch on the staging path, then try again
+            return False
+        try:
+            with conn.transaction():  # a savepoint: a duplicate rolls back just this part
+                self._copy_uplinks(conn=conn, uplinks=uplinks, into=_DIRECT_TABLES)
+        except psycopg.errors.UniqueViolation:
+            # Redeliveries come in runs (a reconnect replays the in-flight window): take the
+            # staging path for the next batch too before trying the fast one again.
+            self._direct_ok = False
+            return False
+        return True
+
     @staticmethod
-    def _copy_uplinks(*, conn: psycopg.Connection[Any], uplinks: Iterable[StoredUplink]) -> None:
+    def _copy_uplinks(*, conn: psycopg.Connection[Any], uplinks: Iterable[StoredUplink],
+                      into: tuple[str, str, str] | None = None) -> None:
         receptions: list[tuple[Any, ...]] = []
         measurements: list[tuple[Any, ...]] = []
-        with conn.cursor().copy("COPY stage_uplinks FROM STDIN (FORMAT BINARY)") as copy:
+        up_table, rx_table, m_table = into or _STAGING_TABLES
+        with conn.cursor().copy(f"COPY {up_table} FROM STDIN (FORMAT BINARY)") as copy:
             copy.set_types(_UPLINK_TYPES)
             for su in uplinks:
                 u = su.uplink
@@ -254,23 +291,27 @@ class BatchWriter:
                     receptions.append((u.received_at, u.dev_eui, u.f_cnt, r.gateway_id, r.rssi,
                                        r.snr, u.spreading_factor, u.frequency, r.time))
                 for m in su.measurements:
-                    measurements.append((u.received_at, u.dev_eui, u.f_cnt, m.quantity,
-                                         m.channel, m.value))
+                    if into is None:
+                        measurements.append((u.received_at, u.dev_eui, u.f_cnt, m.quantity,
+                                             m.channel, m.value))
+                    else:
+                        measurements.append((u.received_at, u.dev_eui, m.quantity, m.channel,
+                                             m.value))
         if receptions:
-            with conn.cursor().copy("COPY stage_receptions FROM STDIN (FORMAT BINARY)") as copy:
+            with conn.cursor().copy(f"COPY {rx_table} FROM STDIN (FORMAT BINARY)") as copy:
                 copy.set_types(_RECEPTION_TYPES)
                 for row in receptions:
                     copy.write_row(row)
         if measurements:
-            with conn.cursor().copy("COPY stage_measurements FROM STDIN (FORMAT BINARY)") as copy:
-                copy.set_types(_MEASUREMENT_TYPES)
+            with conn.cursor().copy(f"COPY {m_table} FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types(_MEASUREMENT_TYPES if into is None else _DIRECT_MEASUREMENT_TYPES)
                 for row in measurements:
                     copy.write_row(row)
 
     def _metadata_rows(
         self, batch: Batch,
     ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]],
-               tuple[dict[str, tuple[Any, ...]], dict[str, tuple[Any, ...]]]]:
+               tuple[dict[str, tuple[Any, ...]], dict[str, tuple[Any, ...]]], _LastSeen]:
         devices: dict[str, tuple[Any, ...]] = {}
         gateways: dict[str, tuple[Any, ...]] = {}
         seen_times: dict[str, tuple[datetime, datetime]] = {}
@@ -300,7 +341,22 @@ class BatchWriter:
             _widen(seen_times, ev.dev_eui, ev.time)
         device_rows, new_devices = _changed(devices, seen_times, self._devices)
         gateway_rows, new_gateways = _changed(gateways, gw_times, self._gateways)
-        return device_rows, gateway_rows, (new_devices, new_gateways)
+        last_seen = _LastSeen(devices={k: v[1] for k, v in seen_times.items()},
+                              gateways={k: v[1] for k, v in gw_times.items()})
+        return device_rows, gateway_rows, (new_devices, new_gateways), last_seen
+
+
+@dataclass(slots=True, frozen=True)
+class _LastSeen:
+    """The newest time per device and per gateway in a batch."""
+
+    devices: dict[str, datetime]
+    gateways: dict[str, datetime]
+
+
+def _arrays(latest: dict[str, datetime]) -> tuple[list[str], list[datetime]]:
+    keys = sorted(latest)
+    return keys, [latest[k] for k in keys]
 
 
 def _widen(times: dict[str, tuple[datetime, datetime]], key: str, t: datetime) -> None:
@@ -327,12 +383,24 @@ def _changed(
 
 
 def _unique_frames(uplinks: list[StoredUplink]) -> tuple[list[StoredUplink], int]:
-    seen: set[tuple[str, datetime, int]] = set()
-    unique: list[StoredUplink] = []
+    """The batch's distinct frames in frame-key order, and how many repeats were dropped.
+
+    Key order keeps lock order identical across replicas (see _MOVE_SQL).
+    """
+    by_key: dict[tuple[str, datetime, int], StoredUplink] = {}
     for su in uplinks:
-        key = (su.uplink.dev_eui, su.uplink.received_at, su.uplink.f_cnt)
-        if key in seen:
-            continue
-        seen.add(key)
-        unique.append(su)
-    return unique, len(uplinks) - len(unique)
+        by_key.setdefault((su.uplink.dev_eui, su.uplink.received_at, su.uplink.f_cnt), su)
+    return [by_key[k] for k in sorted(by_key)], len(uplinks) - len(by_key)
+
+
+def _counter_readings(uplinks: list[StoredUplink]) -> list[CounterReading]:
+    readings: list[CounterReading] = []
+    for su in uplinks:
+        present = {(m.quantity, m.channel) for m in su.measurements}
+        for m in su.measurements:
+            interval = COUNTER_TO_INTERVAL.get(m.quantity)
+            if interval is not None:
+                readings.append(CounterReading(
+                    su.uplink.dev_eui, m.quantity, m.channel, su.uplink.received_at, m.value,
+                    (interval, m.channel) in present))
+    return readings
