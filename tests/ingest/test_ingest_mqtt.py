@@ -181,14 +181,17 @@ def test_kill_9_mid_stream_loses_nothing_and_stores_nothing_twice(
 @pytest.mark.slow
 def test_database_outage_mid_stream(
     restartable_postgres: object, database_url: str, mqtt_url: str, scope: Scope,
-    ingest_factory: object,
+    ingest_factory: object, mqtt_broker: object,
 ) -> None:
+    import time
     import urllib.error
     import urllib.request
 
     from loracity.servers.ports import free_port
 
     port = free_port()
+    # MQTT 3.1.1 has no Receive Maximum: there the broker's own in-flight limit bounds it.
+    broker_is_v5 = bool(getattr(mqtt_broker, "mqtt5", False))
 
     def readyz() -> int:
         try:
@@ -197,7 +200,14 @@ def test_database_outage_mid_stream(
         except urllib.error.HTTPError as exc:
             return exc.code
 
-    ingest = ingest_factory(LORACITY_METRICS_PORT=str(port))  # type: ignore[operator]
+    def backlog() -> float:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+            body = r.read().decode()
+        line = next(x for x in body.splitlines() if x.startswith("loracity_ingest_backlog "))
+        return float(line.split()[1])
+
+    ingest = ingest_factory(  # type: ignore[operator]
+        LORACITY_METRICS_PORT=str(port), LORACITY_MQTT_RECEIVE_MAXIMUM="500")
     ingest.wait_subscribed()
     messages = scope.stream(count=6000, devices=60)
     publish(mqtt_url=mqtt_url, messages=messages[:2000])
@@ -208,6 +218,12 @@ def test_database_outage_mid_stream(
         publish(mqtt_url=mqtt_url, messages=messages[2000:4000])
         wait_until(lambda: readyz() == 503, timeout=15, what="/readyz to report the outage")
         assert ingest.proc.poll() is None, ingest.log()
+        # Backpressure: what ingest holds unacknowledged stops at the Receive Maximum it asked
+        # for; the broker keeps the other 1500 messages.
+        if broker_is_v5:
+            wait_until(lambda: backlog() == 500, timeout=15, what="the backlog to fill up")
+            time.sleep(1)
+            assert backlog() == 500
     finally:
         restartable_postgres.start()  # type: ignore[attr-defined]
     publish(mqtt_url=mqtt_url, messages=messages[4000:])
