@@ -305,7 +305,9 @@ def demo(
     import os
 
     from loracity.demo import DemoOptions, run_demo
+    from loracity.servers import ServerUnavailableError
     from simulators.durations import parse_duration
+    from simulators.loading import ScenarioError
 
     settings = load_settings()
     configure_logging(fmt="text", level="WARNING")
@@ -324,10 +326,6 @@ def demo(
     )
     stop = threading.Event()
     _stop_on_signals(stop)
-    from simulators.loading import ScenarioError
-
-    from loracity.servers import ServerUnavailableError
-
     try:
         code = run_demo(options=options, stop=stop)
     except (ScenarioError, FileNotFoundError) as exc:
