@@ -80,7 +80,7 @@ WindowOption = Annotated[
 
 
 def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
+    typer.echo(f"loracity: {message}", err=True)
     return typer.Exit(code=1)
 
 

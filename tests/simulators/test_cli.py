@@ -56,7 +56,7 @@ def test_validate_names_the_line_of_a_problem(tmp_path: Path) -> None:
 def test_an_unknown_scenario_is_one_line() -> None:
     result = runner.invoke(app, ["run", "no-such-scenario", "--count", "1"])
     assert result.exit_code == 1
-    assert result.output.strip().splitlines()[-1].startswith("error: no scenario file")
+    assert result.output.strip().splitlines()[-1].startswith("loracity: no scenario file")
 
 
 @pytest.mark.parametrize("url", ["mqtt://127.0.0.1:1", "ftp://127.0.0.1"])
