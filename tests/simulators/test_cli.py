@@ -63,7 +63,7 @@ def test_an_unknown_scenario_is_one_line() -> None:
 def test_a_bad_or_unreachable_broker_exits_1_with_one_line(url: str) -> None:
     result = runner.invoke(app, ["run", "meetup", "--mqtt-url", url, "--count", "1"])
     assert result.exit_code == 1
-    errors = [line for line in result.output.splitlines() if line.startswith("error:")]
+    errors = [line for line in result.output.splitlines() if line.startswith("loracity:")]
     assert len(errors) == 1
 
 
