@@ -4,9 +4,13 @@
 #   docker run IMAGE                         -> loracity ingest
 #   docker run IMAGE db migrate --wait 60    -> loracity db migrate --wait 60
 #   docker run IMAGE simulate run meetup     -> loracity simulate run meetup
-# deploy/docker-compose.yml wires them to TimescaleDB and Mosquitto (see deploy/README.md).
+#   docker run IMAGE api                     -> loracity api
+# docker-compose.yml wires them to TimescaleDB, Mosquitto and Grafana (see deploy/README.md).
 
 # --- build: install the project and its dependencies into a virtual environment ---------------
+# `pip install .` builds the wheel and installs it (not editable), so the package data the
+# wheel carries -- SQL migrations, dashboards, the board's static files -- ends up in the venv
+# (tests/test_packaging.py checks the wheel).
 FROM python:3.11-slim AS build
 
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
@@ -41,9 +45,9 @@ RUN groupadd --system --gid 10001 loracity \
 USER loracity
 WORKDIR /home/loracity
 
-# /metrics, /healthz and /readyz of `loracity ingest` (LORACITY_METRICS_HOST must be 0.0.0.0
-# for them to be reachable from outside the container).
-EXPOSE 9108
+# /metrics, /healthz and /readyz of `loracity ingest`, and `loracity api` (LORACITY_METRICS_HOST
+# and LORACITY_API_HOST must be 0.0.0.0 for them to be reachable from outside the container).
+EXPOSE 9108 8000
 
 ENTRYPOINT ["loracity"]
 CMD ["ingest"]
