@@ -326,11 +326,12 @@ def test_every_service_has_a_healthcheck() -> None:
         assert check, f"{name} has no healthcheck"
         if check.get("disable"):
             # Only a one-shot that others wait for by its exit code may go without one.
-            assert service.get("restart") == "no" and name in waited_for, (
-                f"{name} disables its healthcheck")
+            assert service.get("restart") == "no", f"{name} disables its healthcheck"
+            assert name in waited_for, f"{name} disables its healthcheck"
             continue
         test = check["test"]
-        assert test[0] in {"CMD", "CMD-SHELL"} and len(test) > 1, f"{name}: {test}"
+        assert test[0] in {"CMD", "CMD-SHELL"}, f"{name}: {test}"
+        assert len(test) > 1, f"{name}: {test}"
 
 
 def test_depends_on_conditions_can_be_met() -> None:
@@ -345,7 +346,8 @@ def test_depends_on_conditions_can_be_met() -> None:
                 f"{name} waits for {target}, which a profile may leave out")
             if condition == "service_healthy":
                 check = services[target].get("healthcheck") or {}
-                assert check and not check.get("disable"), f"{name} waits for {target}'s health"
+                assert check, f"{name} waits for {target}'s health"
+                assert not check.get("disable"), f"{name} waits for {target}'s health"
             elif condition == "service_completed_successfully":
                 assert services[target].get("restart", "no") == "no", (
                     f"{target} must be one-shot for {name} to see it complete")
@@ -390,7 +392,8 @@ def test_external_images_are_pinned_to_a_release() -> None:
         image = service["image"]
         assert "$" not in image, f"{name}: the image must be pinned in the file, not a variable"
         _, sep, tag = image.rpartition(":")
-        assert sep and "/" not in tag, f"{name}: {image} has no tag"
+        assert sep, f"{name}: {image} has no tag"
+        assert "/" not in tag, f"{name}: {image} has no tag"
         assert release.fullmatch(tag), f"{name}: {image} must name a release like 1.2.3"
 
 
@@ -406,11 +409,13 @@ def test_published_ports_stay_on_this_machine_by_default() -> None:
 
 
 def test_every_variable_is_documented_in_env_example() -> None:
-    documented = set(_env_file(ENV_EXAMPLE))
+    values = _env_file(ENV_EXAMPLE)
+    documented = set(values) | set(_documented_defaults(ENV_EXAMPLE))
     used = {m["braced"] or m["bare"] for m in _references(_raw())}
     undocumented = sorted(used - documented)
-    assert undocumented == [], f"used in docker-compose.yml, missing in .env.example: {undocumented}"
-    unused = sorted(documented - used)
+    assert undocumented == [], (
+        f"used in docker-compose.yml, missing in .env.example: {undocumented}")
+    unused = sorted(set(values) - used)
     assert unused == [], f".env.example sets variables docker-compose.yml ignores: {unused}"
 
 
@@ -427,6 +432,15 @@ def test_env_example_lists_every_setting_with_its_default() -> None:
         expected = ("" if default is None else ",".join(default) if isinstance(default, tuple)
                     else str(default).lower() if isinstance(default, bool) else str(default))
         assert value == expected, f".env.example: {env_name}={value}, the default is {expected}"
+
+
+def test_compose_defaults_of_settings_are_loracity_defaults() -> None:
+    documented = _documented_defaults(ENV_EXAMPLE)
+    for match in _references(_raw()):
+        name = match["braced"] or match["bare"]
+        if name in SETTING_NAMES and (match["op"] or "").endswith("-"):
+            assert match["default"] == documented[name], (
+                f"{match.group(0)}: loracity's default is {documented[name]}")
 
 
 def test_passed_through_settings_are_settings() -> None:
@@ -452,7 +466,8 @@ def test_no_usable_default_secret() -> None:
             if _SECRET.search(key) and value is not None:
                 assert "${" in str(value), f"{name}: {key} is written into the file"
     secrets = {k: v for k, v in _env_file(ENV_EXAMPLE).items() if _SECRET.search(k)}
-    assert secrets and all(v == "" for v in secrets.values()), (
+    assert secrets
+    assert all(v == "" for v in secrets.values()), (
         f".env.example must leave every secret empty: {secrets}")
 
 
@@ -601,7 +616,7 @@ def _cli_has(command: str) -> bool:
 def test_service_commands_parse_with_the_cli(
     parse_cli: Callable[..., tuple[str, dict[str, Any]]],
 ) -> None:
-    for name, service in _loracity_services().items():
+    for service in _loracity_services().values():
         command = service["command"]
         if command[0] == "api":
             continue  # test_api_service_command
@@ -651,7 +666,8 @@ def test_scale_replicas_share_one_subscription_with_their_own_sessions() -> None
     services = _services()
     replicas = {n: _environment(services[n]) for n in ("ingest-scale-1", "ingest-scale-2")}
     groups = {env["LORACITY_MQTT_SHARED_GROUP"] for env in replicas.values()}
-    assert len(groups) == 1 and all(groups), f"replicas must share one group: {groups}"
+    assert len(groups) == 1, f"replicas must share one group: {groups}"
+    assert all(groups), "the shared group must have a name"
     ids = [env["LORACITY_MQTT_CLIENT_ID"] for env in [*replicas.values(),
                                                       _environment(services["ingest"])]]
     assert len(set(ids)) == len(ids), f"client ids must differ (the broker keeps sessions): {ids}"
@@ -789,8 +805,10 @@ def test_broker_config_lets_in_whom_start_sh_allows(anonymous: str) -> None:
         script.write_text(start, encoding="utf-8")
         env = {**os.environ, "MQTT_USERNAME": "loracity", "MQTT_PASSWORD": "s3cret-pw",
                "MOSQUITTO_ALLOW_ANONYMOUS": anonymous}
-        broker = subprocess.Popen(["sh", str(script)], env=env, stdout=subprocess.PIPE,
-                                  stderr=subprocess.STDOUT)
+        log = root / "broker.log"
+        with log.open("wb") as output:
+            broker = subprocess.Popen(["sh", str(script)], env=env, stdout=output,
+                                      stderr=subprocess.STDOUT)
 
         def connects(username: str | None, password: str | None) -> bool:
             assert broker is not None
@@ -806,8 +824,7 @@ def test_broker_config_lets_in_whom_start_sh_allows(anonymous: str) -> None:
                     break
                 except ConnectionRefusedError:
                     if broker.poll() is not None:
-                        output = broker.stdout.read().decode() if broker.stdout else ""
-                        raise AssertionError(f"the broker stopped: {output}") from None
+                        raise AssertionError(f"the broker stopped: {log.read_text()}") from None
                     assert time.monotonic() < deadline, "the broker did not start"
                     time.sleep(0.1)
             deadline = time.monotonic() + 5
