@@ -886,3 +886,11 @@ def test_build_context_has_the_package_and_nothing_private() -> None:
     for private in (".env", "deploy/.env", "loracity/.env", ".venv/bin/python", ".git/config",
                     "storage/__pycache__/migrate.cpython-311.pyc", "tests/conftest.py"):
         assert _dockerignored(private), f"{private} would be sent to the Docker build"
+
+
+def test_readonly_password_reaches_only_migrate_and_grafana() -> None:
+    holders = {name for name, service in _services().items()
+               if "LORACITY_READONLY_PASSWORD" in _environment(service)}
+    assert holders == {"migrate", "grafana"}
+    migrate, grafana = (_environment(_services()[n]) for n in ("migrate", "grafana"))
+    assert migrate["LORACITY_READONLY_PASSWORD"] == grafana["LORACITY_READONLY_PASSWORD"]
