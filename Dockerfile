@@ -11,7 +11,7 @@
 # `pip install .` builds the wheel and installs it (not editable), so the package data the
 # wheel carries -- SQL migrations, dashboards, the board's static files -- ends up in the venv
 # (tests/test_packaging.py checks the wheel).
-FROM python:3.11-slim AS build
+FROM python:3.11.15-slim AS build
 
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1
@@ -27,7 +27,7 @@ COPY . .
 RUN /opt/venv/bin/pip install --no-cache-dir .
 
 # --- runtime: the virtual environment only, no sources, no build tooling -----------------------
-FROM python:3.11-slim
+FROM python:3.11.15-slim
 
 # The venv's interpreter links to /usr/local/bin/python3.11, which this stage shares with the
 # build stage because both start from the same base image.

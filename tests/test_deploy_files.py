@@ -864,10 +864,26 @@ def test_image_runs_as_an_unprivileged_user() -> None:
 
 
 def test_image_bases_are_pinned() -> None:
-    for stage in _dockerfile_stages():
-        image = stage[0][1].split()[0]
-        assert image.startswith("python:3.11"), image
-        assert "latest" not in image
+    images = [stage[0][1].split()[0] for stage in _dockerfile_stages()]
+    for image in images:
+        assert re.fullmatch(r"python:3\.11\.\d+-slim", image), f"{image}: pin a 3.11.x slim image"
+    # The venv's interpreter is the base image's python: both stages must share it.
+    assert len(set(images)) == 1, images
+
+
+def test_image_is_multi_stage_and_ships_no_sources() -> None:
+    stages = _dockerfile_stages()
+    assert len(stages) >= 2, "build in one stage, run from another"
+    final = stages[-1]
+    copies = [args for instruction, args in final if instruction == "COPY"]
+    assert copies, "the runtime stage copies nothing"
+    assert all(args.startswith("--from=") for args in copies), (
+        f"the runtime stage copies from the build context: {copies}")
+    runs = " ".join(args for instruction, args in final if instruction == "RUN")
+    assert "pip install" not in runs, "install in the build stage"
+    # Not editable: the package data must be inside the venv, not in sources left behind.
+    assert not any("pip install" in args and " -e" in args
+                   for stage in stages for instruction, args in stage if instruction == "RUN")
 
 
 def test_image_installs_the_project_without_pip_cache() -> None:
