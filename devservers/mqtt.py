@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import ClassVar
 
-from loracity.servers.docker_engine import ContainerController, require_docker
-from loracity.servers.handles import ServerHandle
-from loracity.servers.ladder import (
+from devservers.docker_engine import ContainerController, require_docker
+from devservers.handles import ServerHandle
+from devservers.ladder import (
     RUNGS,
     RUNGS_VAR,
     Controller,
@@ -34,9 +34,9 @@ from loracity.servers.ladder import (
     RungUnavailable,
     climb,
 )
-from loracity.servers.mosquitto import MosquittoBroker, find_mosquitto, mosquitto_config
-from loracity.servers.mqtt_probe import broker_address, connect_once, wait_for_broker
-from loracity.servers.ports import free_port
+from devservers.mosquitto import MosquittoBroker, find_mosquitto, mosquitto_config
+from devservers.mqtt_probe import broker_address, connect_once, wait_for_broker
+from devservers.ports import free_port
 
 DOCKER_IMAGE = "eclipse-mosquitto:2"
 SHARED_VAR = "LORACITY_TEST_MQTT_SHARED"
@@ -152,7 +152,7 @@ def _from_local(env_var: str, log: Log) -> MqttBroker:
 
 def _from_embedded(env_var: str, log: Log) -> MqttBroker:
     try:
-        from loracity.servers.amqtt_broker import AmqttBroker
+        from devservers.amqtt_broker import AmqttBroker
     except ImportError as exc:
         raise RungUnavailable(f"the amqtt package is not installed ({exc})") from exc
     broker = AmqttBroker()

@@ -20,9 +20,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from loracity.servers.ladder import Log, RungUnavailable
-from loracity.servers.ports import free_port
-from loracity.servers.processes import (
+from devservers.ladder import Log, RungUnavailable
+from devservers.ports import free_port
+from devservers.processes import (
     RunAs,
     ServerProcess,
     ServerStartError,

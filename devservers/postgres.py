@@ -30,9 +30,9 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
-from loracity.servers.docker_engine import ContainerController, require_docker
-from loracity.servers.handles import ServerHandle
-from loracity.servers.ladder import (
+from devservers.docker_engine import ContainerController, require_docker
+from devservers.handles import ServerHandle
+from devservers.ladder import (
     RUNGS,
     RUNGS_VAR,
     Controller,
@@ -40,14 +40,14 @@ from loracity.servers.ladder import (
     RungUnavailable,
     climb,
 )
-from loracity.servers.pg_cluster import (
+from devservers.pg_cluster import (
     PostgresBinaries,
     PostgresCluster,
     embedded_binaries,
     local_binaries,
 )
-from loracity.servers.pg_probe import timescaledb_available, wait_until_accepting
-from loracity.servers.ports import free_port
+from devservers.pg_probe import timescaledb_available, wait_until_accepting
+from devservers.ports import free_port
 
 DOCKER_IMAGE = "timescale/timescaledb:latest-pg16"
 
