@@ -35,8 +35,9 @@ from devservers.ladder import (
     climb,
 )
 from devservers.mosquitto import MosquittoBroker, find_mosquitto, mosquitto_config
-from devservers.mqtt_probe import broker_address, connect_once, wait_for_broker
+from devservers.mqtt_probe import connect_once, wait_for_broker
 from devservers.ports import free_port
+from lorawan.mqtt_url import MqttEndpoint
 
 DOCKER_IMAGE = "eclipse-mosquitto:2"
 SHARED_VAR = "LORACITY_TEST_MQTT_SHARED"
@@ -92,14 +93,14 @@ def _from_env(env_var: str, log: Log) -> MqttBroker:
     url = os.environ.get(env_var, "").strip()
     if not url:
         raise RungUnavailable(f"{env_var} is not set")
-    host, port = broker_address(url)
+    endpoint = MqttEndpoint.parse(url)
     # One attempt, no waiting: an explicit broker is expected to be up already.
     connect_once(url, timeout=5)
     return MqttBroker(
         url=url,
         origin="env",
         shared_subscriptions=os.environ.get(SHARED_VAR, "1").strip() != "0",
-        description=f"{env_var} ({host}:{port})",
+        description=f"{env_var} ({endpoint.host}:{endpoint.port})",
     )
 
 

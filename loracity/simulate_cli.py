@@ -18,6 +18,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
+from lorawan.mqtt_url import redact
 from simulators.durations import format_duration, parse_duration
 from simulators.loading import Scenario, ScenarioError, builtin_scenarios, load_scenario
 from simulators.messages import MessageKind, SimMessage
@@ -268,7 +269,7 @@ def run(
     mode = f"{rate:g} uplinks/s" if rate else (f"{speed:g}x speed" if speed != 1 else "real time")
     typer.echo(
         f"simulating {loaded.name}: {len(loaded.devices)} devices, {mode}, publishing to "
-        f"{_redact(mqtt_url)} (Ctrl-C stops)",
+        f"{redact(mqtt_url)} (Ctrl-C stops)",
         err=True,
     )
     printer = _LivePrinter(quiet=quiet or rate is not None)
@@ -320,7 +321,7 @@ def backfill(
     span = format_duration(seconds=days * 86400)
     typer.echo(
         f"backfilling {span} of {loaded.name} ({len(loaded.devices)} devices) to "
-        f"{_redact(mqtt_url)}",
+        f"{redact(mqtt_url)}",
         err=True,
     )
     columns = (
@@ -362,15 +363,6 @@ def backfill(
     _finish(result, report)
 
 
-def _redact(url: str) -> str:
-    scheme, sep, rest = url.partition("://")
-    if "@" in rest:
-        credentials, _, host = rest.rpartition("@")
-        user = credentials.split(":", 1)[0]
-        return f"{scheme}{sep}{user}:***@{host}"
-    return url
-
-
 @app.command()
 def register(scenario: ScenarioArg) -> None:
     """Register the scenario's devices (codec device type, site) in the database.
@@ -382,7 +374,6 @@ def register(scenario: ScenarioArg) -> None:
 
     from loracity.scenario_devices import register_scenario_devices
     from loracity.settings import Settings
-    from lorawan.mqtt_url import redact
 
     loaded = _load(scenario)
     try:

@@ -33,10 +33,10 @@ from devservers import (
 from devservers.docker_engine import require_docker
 from devservers.ladder import RungUnavailable
 from devservers.mosquitto import find_mosquitto
-from devservers.mqtt_probe import broker_address
 from devservers.pg_cluster import local_binaries
 from devservers.ports import free_port
 from devservers.processes import sweep_stale_workdirs
+from lorawan.mqtt_url import MqttEndpoint
 from tests.conftest import shared_subscriptions_skip_reason, timescaledb_skip_reason
 
 
@@ -282,7 +282,8 @@ class _Client:
         self, url: str, *, client_id: str | None = None, clean: bool = True,
         protocol: MQTTProtocolVersion = paho.MQTTv311,
     ) -> None:
-        host, port = broker_address(url)
+        endpoint = MqttEndpoint.parse(url)
+        host, port = endpoint.host, endpoint.port
         self.received: list[tuple[str, bytes]] = []
         self.connack: list[ReasonCode] = []
         self.client = paho.Client(
@@ -504,12 +505,11 @@ _CHILD = textwrap.dedent(
     """
     import os, sys
     from devservers import start_mqtt_broker, start_postgres
-    from devservers.mqtt_probe import broker_address
-    from psycopg.conninfo import conninfo_to_dict
+        from psycopg.conninfo import conninfo_to_dict
 
     pg = start_postgres(rungs=(sys.argv[1],), rungs_var=None)
     mq = start_mqtt_broker(rungs=(sys.argv[2],), rungs_var=None)
-    print(conninfo_to_dict(pg.url)["port"], broker_address(mq.url)[1], flush=True)
+    print(conninfo_to_dict(pg.url)["port"], MqttEndpoint.parse(mq.url).port, flush=True)
     if sys.argv[3] == "killed":
         os._exit(0)  # no atexit handlers: as if the run had been killed
     """
