@@ -10,12 +10,14 @@ come from the :mod:`devservers.pytest_plugin` plugin registered below.
 
 from __future__ import annotations
 
+import functools
 import os
 
 import pytest
 from hypothesis import settings
 
 from devservers import MqttBroker, PostgresServer
+from storage.timescale import TimescaleAvailability, timescaledb_available
 
 pytest_plugins = ["devservers.pytest_plugin"]
 
@@ -27,12 +29,21 @@ settings.register_profile("loracity-ci", deadline=None, derandomize=True, print_
 settings.load_profile("loracity-ci" if os.environ.get("CI") else "loracity")
 
 
+@functools.cache
+def _timescaledb(url: str) -> TimescaleAvailability:
+    return timescaledb_available(database_url=url)
+
+
 def timescaledb_skip_reason(server: PostgresServer) -> str | None:
-    """Why a TimescaleDB test cannot run on ``server``, or ``None`` when it can."""
-    if server.timescaledb:
+    """Why a TimescaleDB test cannot run on ``server``, or ``None`` when it can.
+
+    Asked of ``storage.timescale``, the same answer ``loracity db migrate`` acts on.
+    """
+    found = _timescaledb(server.url)
+    if found.available:
         return None
     return (
-        f"TimescaleDB extension not available on {server.origin} PostgreSQL "
+        f"TimescaleDB extension not available on {server.origin} PostgreSQL: {found.reason} "
         "(set LORACITY_TEST_DATABASE_URL to a TimescaleDB server)"
     )
 

