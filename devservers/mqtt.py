@@ -70,14 +70,17 @@ def start_mqtt_broker(
     rungs: Sequence[str] = RUNGS,
     log: Log | None = None,
     rungs_var: str | None = RUNGS_VAR,
+    minimum_mosquitto: tuple[int, int, int] | None = None,
 ) -> MqttBroker:
     """Find or start an MQTT broker by the ladder in this module's docstring.
 
     ``log`` receives one line per rung passed over (with the reason) and one for the broker used.
     ``rungs_var`` names the variable that may narrow ``rungs`` (``None``: ignore it).
+    ``minimum_mosquitto`` passes over a local mosquitto older than that version.
     Raises :class:`ServerUnavailableError` listing every rung's reason when none worked.
     """
     starters = {rung: partial(start, env_var) for rung, start in _RUNG_STARTERS.items()}
+    starters["local"] = partial(_from_local, env_var, minimum=minimum_mosquitto)
     return climb(
         server="MQTT",
         tag="mqtt",
@@ -136,8 +139,15 @@ def _from_docker(env_var: str, log: Log) -> MqttBroker:
     )
 
 
-def _from_local(env_var: str, log: Log) -> MqttBroker:
+def _from_local(
+    env_var: str, log: Log, *, minimum: tuple[int, int, int] | None = None
+) -> MqttBroker:
     binary = find_mosquitto()
+    if minimum is not None and binary.version < minimum:
+        wanted = ".".join(str(part) for part in minimum)
+        raise RungUnavailable(
+            f"mosquitto {binary.version_text} ({binary.path}) is older than {wanted}"
+        )
     broker = MosquittoBroker(binary=binary)
     broker.create()
     return MqttBroker(
