@@ -161,13 +161,12 @@ def _from_embedded(env_var: str, log: Log) -> PostgresServer:
 def _from_cluster(binaries: PostgresBinaries, *, origin: str, log: Log) -> PostgresServer:
     cluster = PostgresCluster(binaries=binaries, log=log)
     cluster.create()
-    preloaded = ", timescaledb preloaded" if cluster.preloaded_timescaledb else ""
     return PostgresServer(
         url=cluster.url,
         origin=origin,
         description=(
             f"PostgreSQL {cluster.binaries.version_text} from {cluster.binaries.bindir} "
-            f"on 127.0.0.1:{cluster.port}{preloaded}"
+            f"on 127.0.0.1:{cluster.port}"
         ),
         _controller=cluster,
     )
