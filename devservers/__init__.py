@@ -1,4 +1,9 @@
-"""Real PostgreSQL and MQTT servers for tests and the demo, found or started by a ladder.
+"""Real PostgreSQL and MQTT servers for tests, the bench and the demo, found or started by a ladder.
+
+Development tooling, apart from the domain: it imports no loracity package but
+``lorawan.mqtt_url`` (docs/architecture.md). Its pytest fixtures are in
+:mod:`devservers.pytest_plugin`. Whether a server offers TimescaleDB is asked of
+``storage.timescale``, not answered here.
 
 Each of :func:`start_postgres` and :func:`start_mqtt_broker` tries, in order:
 
