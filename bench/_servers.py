@@ -1,7 +1,7 @@
 """Servers, databases and ``loracity ingest`` processes for ``bench/ingest.py``.
 
 Everything here is started by the bench and stopped by it: PostgreSQL and the MQTT broker come
-from the ladder in :mod:`loracity.servers` (never a server already running on the machine), and
+from the ladder in :mod:`devservers` (never a server already running on the machine), and
 each timed phase gets its own freshly migrated database.
 """
 
@@ -21,7 +21,7 @@ from types import TracebackType
 
 import psycopg
 
-from loracity.servers import (
+from devservers import (
     MqttBroker,
     PostgresServer,
     create_database,

@@ -66,6 +66,7 @@ from _servers import (
     postgres_facts,
     start_servers,
 )
+from _traffic import publish_all, simple_stream
 from paho.mqtt.enums import CallbackAPIVersion
 from psycopg.copy import Copy, FileWriter
 
@@ -79,7 +80,6 @@ from simulators.generator import generate_messages
 from simulators.loading import load_scenario
 from storage.batch import Batch, WriteResult
 from storage.writer import BatchWriter, configure_connection
-from tests.ingest.helpers import Scope, publish
 
 T = TypeVar("T")
 
@@ -159,9 +159,9 @@ def make_workload(*, source: str, count: int, devices: int) -> Workload:
         described = (f"scenario city, {len({m.dev_eui for m in generated}):,} devices"
                      f" of {len({m.device_type for m in generated})} types ({mix})")
     else:
-        messages = Scope().stream(count=count, devices=devices)
+        messages = simple_stream(count=count, devices=devices)
         described = (f"{min(devices, count):,} devices, TTN v3 with a network-decoded payload"
-                     " (tests/ingest/helpers.py)")
+                     " (bench/_traffic.py)")
     return Workload(messages=messages, source=described, seconds=time.perf_counter() - started)
 
 
@@ -383,7 +383,7 @@ def backlog_drain(*, servers: Servers, setup: IngestSetup, messages: Sequence[Me
         first.close()
     _say(f"  publishing {len(messages):,} messages with QoS 1 while ingest is stopped")
     started = time.perf_counter()
-    publish(mqtt_url=servers.broker.url, messages=messages)
+    publish_all(mqtt_url=servers.broker.url, messages=messages)
     publish_seconds = time.perf_counter() - started
     checkpoint(server=servers.postgres)
     _say("  starting ingest on the backlog")

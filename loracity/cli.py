@@ -9,7 +9,7 @@ import threading
 import time
 from datetime import UTC, datetime
 from types import FrameType
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn, cast
 
 import psycopg
 import typer
@@ -295,17 +295,23 @@ def demo(
                                                   "(0: none).")] = 6.0,
     duration: Annotated[str | None, typer.Option(help="Stop after this long (e.g. 90s, 5m); "
                                                  "default: until Ctrl-C.")] = None,
+    servers: Annotated[str, typer.Option(
+        help="Where the servers the demo starts come from: local (PostgreSQL/mosquitto "
+             "installed here), embedded (the ones that come with the Python dependencies) or "
+             "auto (local when usable, else embedded; a mosquitto older than 2.0.13 is passed "
+             "over).")] = "auto",
+    show_password: Annotated[bool, typer.Option(
+        help="Print the database URL with its password (hidden otherwise), e.g. for psql.")
+    ] = False,
 ) -> None:
     """Run the whole platform on embedded defaults: database, broker, ingest and simulators.
 
-    Uses LORACITY_DATABASE_URL / LORACITY_MQTT_URL when they are set in the environment, and
-    otherwise starts its own servers (local PostgreSQL/mosquitto binaries when installed, else
-    the ones that come with the Python dependencies). Their data is deleted when it stops.
+    Uses LORACITY_DATABASE_URL / LORACITY_MQTT_URL when they are set (in the environment or a
+    .env file), and otherwise starts its own servers (see --servers). Their data is deleted when
+    it stops.
     """
-    import os
-
-    from loracity.demo import DemoOptions, run_demo
-    from loracity.servers import ServerUnavailableError
+    from devservers import ServerUnavailableError
+    from loracity.demo import DemoOptions, ServerChoice, run_demo
     from simulators.durations import parse_duration
     from simulators.loading import ScenarioError
 
@@ -317,11 +323,18 @@ def demo(
         fail(f"--duration: {exc}")
     if speed <= 0:
         fail("--speed must be positive")
+    if servers not in ("auto", "local", "embedded"):
+        fail(f"--servers must be auto, local or embedded, got {servers!r}")
+    # Only what the user set (environment or .env file) replaces the demo's own servers; the
+    # settings' defaults name servers the demo cannot assume are there.
+    given = settings.model_fields_set
     options = DemoOptions(
         scenario=scenario, speed=speed, backfill_hours=max(backfill_hours, 0.0),
         duration_s=duration_s,
-        database_url=settings.database_url if "LORACITY_DATABASE_URL" in os.environ else None,
-        mqtt_url=settings.mqtt_url if "LORACITY_MQTT_URL" in os.environ else None,
+        database_url=settings.database_url if "database_url" in given else None,
+        mqtt_url=settings.mqtt_url if "mqtt_url" in given else None,
+        servers=cast("ServerChoice", servers),  # checked above
+        show_password=show_password,
         metrics_host=settings.metrics_host, metrics_port=settings.metrics_port,
     )
     stop = threading.Event()

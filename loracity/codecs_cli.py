@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -64,13 +66,22 @@ def list_device_types(config: ConfigOption = None) -> None:
 
 @app.command()
 def decode(
-    payload: Annotated[str, typer.Argument(help="The payload as hex, e.g. 0175640367fa00.")],
+    payload: Annotated[
+        str,
+        typer.Argument(
+            help="The payload as hex (0175640367fa00, spaces allowed) or base64 (AXVkA2f6AA==, "
+            "as in the network servers' JSON); told apart automatically, hex when both fit."
+        ),
+    ],
     device_type: Annotated[str, typer.Option("--type", help="Device type (see 'list').")],
     f_port: Annotated[int, typer.Option("--fport", min=0, max=255, help="LoRaWAN FPort.")],
     config: ConfigOption = None,
+    base64_payload: Annotated[
+        bool, typer.Option("--base64", help="The payload is base64, even where it could be hex.")
+    ] = False,
 ) -> None:
     """Decode one payload and print measurements, fields and warnings as JSON."""
-    data = _parse_hex(payload)
+    data = _parse_payload(payload, base64_only=base64_payload)
     with _registry(config) as registry:
         try:
             codec = registry.get(device_type)
@@ -127,14 +138,39 @@ def run_codec_examples(
         raise typer.Exit(1)
 
 
-def _parse_hex(text: str) -> bytes:
-    cleaned = "".join(text.split())
-    cleaned = cleaned.removeprefix("0x").removeprefix("0X")
+def _parse_payload(text: str, *, base64_only: bool) -> bytes:
+    """Hex or base64 bytes of ``text``; one line and exit 1 when it is neither."""
+    shown = text if len(text) <= 40 else text[:37] + "..."
+    if base64_only:
+        data = _from_base64(text)
+        if data is None:
+            _fail(f"not a base64 payload: {shown!r}")
+        return data
+    data = _from_hex(text)
+    if data is None and not any(ch.isspace() for ch in text.strip()):
+        # Spaces between byte pairs are a hex habit; base64 from JSON never has them.
+        data = _from_base64(text)
+    if data is None:
+        _fail(
+            f"not a hex or base64 payload: {shown!r} (hex: pairs of 0-9a-f; base64: as in "
+            "frm_payload or data of the network servers' JSON)"
+        )
+    return data
+
+
+def _from_hex(text: str) -> bytes | None:
+    cleaned = "".join(text.split()).removeprefix("0x").removeprefix("0X")
     try:
         return bytes.fromhex(cleaned)
     except ValueError:
-        shown = text if len(text) <= 40 else text[:37] + "..."
-        _fail(f"not a hex payload: {shown!r} (expected pairs of 0-9a-f)")
+        return None
+
+
+def _from_base64(text: str) -> bytes | None:
+    try:
+        return base64.b64decode(text.strip(), validate=True)
+    except binascii.Error:
+        return None
 
 
 def _decoded_json(*, device_type: str, f_port: int, result: DecodeResult) -> dict[str, Any]:

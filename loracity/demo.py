@@ -13,7 +13,7 @@ import time
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import psycopg
 import typer
@@ -28,6 +28,13 @@ from storage.migrate import TimescaleOptions, migrate
 
 log = logging.getLogger(__name__)
 
+ServerChoice = Literal["auto", "local", "embedded"]
+
+# Mosquitto before 2.0.13 can leave QoS 1 messages stuck in flight to a persistent client
+# (eclipse-mosquitto/mosquitto#2362, the README's warning): the demo's ingest would stall.
+# `auto` passes such a broker over for the embedded one; `--servers local` uses it anyway.
+MOSQUITTO_FOR_DEMO = (2, 0, 13)
+
 
 @dataclass(slots=True, frozen=True, kw_only=True)
 class DemoOptions:
@@ -40,6 +47,8 @@ class DemoOptions:
     status_every_s: float = 5.0
     database_url: str | None = None  # None: start a server
     mqtt_url: str | None = None
+    servers: ServerChoice = "auto"  # where the servers the demo starts come from
+    show_password: bool = False  # print the database URL with its password
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 9108
     seed: int = 1
@@ -48,25 +57,35 @@ class DemoOptions:
 def run_demo(*, options: DemoOptions, stop: threading.Event,
              echo: Any = typer.echo) -> int:
     """Run the demo until ``stop`` is set or the duration has passed; returns an exit code."""
+    from devservers import create_database, start_mqtt_broker, start_postgres
     from loracity.scenario_devices import register_scenario_devices
-    from loracity.servers import create_database, start_mqtt_broker, start_postgres
     from simulators.loading import load_scenario
     from simulators.runner import backfill_scenario, run_scenario
 
     scenario = load_scenario(source=options.scenario)
+    rungs = ("local", "embedded") if options.servers == "auto" else (options.servers,)
+
+    def passed_over(line: str) -> None:
+        if "passed over" in line:
+            echo(f"  {line}")
+        if "passed over local: mosquitto" in line:
+            echo("    (it can leave QoS 1 messages stuck, eclipse-mosquitto/mosquitto#2362; "
+                 "`--servers local` uses it anyway)")
+
     with ExitStack() as stack:
         database_url = options.database_url
         if database_url is None:
             echo("starting PostgreSQL ...")
-            pg = stack.enter_context(start_postgres(rungs=("local", "embedded"), rungs_var=None))
+            pg = stack.enter_context(start_postgres(rungs=rungs, rungs_var=None, log=passed_over))
             database_url = create_database(server_url=pg.url, dbname="loracity")
             echo(f"  {pg.description}")
         mqtt_url = options.mqtt_url
         protocol = "auto"
         if mqtt_url is None:
             echo("starting the MQTT broker ...")
-            broker = stack.enter_context(start_mqtt_broker(rungs=("local", "embedded"),
-                                                           rungs_var=None))
+            broker = stack.enter_context(start_mqtt_broker(
+                rungs=rungs, rungs_var=None, log=passed_over,
+                minimum_mosquitto=MOSQUITTO_FOR_DEMO if options.servers == "auto" else None))
             mqtt_url = broker.url
             # amqtt speaks MQTT 3.1.1 only; saying so up front spares the v5 attempt.
             protocol = "5" if broker.mqtt5 else "3.1.1"
@@ -111,9 +130,13 @@ def run_demo(*, options: DemoOptions, stop: threading.Event,
 
         echo(f"\nloracity demo is running: scenario {options.scenario!r} live at "
              f"{options.speed:g}x speed. Ctrl-C stops it.")
-        echo(f"  database: {database_url}")
-        echo(f"  MQTT:     {mqtt_url}   (topics: v3/+/devices/+/up, "
-             "application/+/device/+/event/up)")
+        shown_db = database_url if options.show_password else redact(database_url)
+        echo(f"  database: {shown_db}")
+        if shown_db != database_url:
+            echo("            (password hidden: `loracity demo --show-password` prints it, "
+                 "e.g. for psql)")
+        echo(f"  MQTT:     {mqtt_url if options.show_password else redact(mqtt_url)}   "
+             "(topics: v3/+/devices/+/up, application/+/device/+/event/up)")
         live_stop = threading.Event()
         live = threading.Thread(
             target=run_scenario, name="simulator", daemon=True,

@@ -18,6 +18,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
+from lorawan.mqtt_url import redact
 from simulators.durations import format_duration, parse_duration
 from simulators.loading import Scenario, ScenarioError, builtin_scenarios, load_scenario
 from simulators.messages import MessageKind, SimMessage
@@ -84,14 +85,26 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(code=1)
 
 
+def _say_problems(exc: ScenarioError) -> None:
+    # One line per problem, each naming its file and line, each marked like every other error.
+    for line in str(exc).splitlines():
+        typer.echo(f"loracity: {line}", err=True)
+
+
 def _load(source: str) -> Scenario:
     try:
         return load_scenario(source=source)
     except ScenarioError as exc:
-        typer.echo(str(exc), err=True)
+        _say_problems(exc)
         raise typer.Exit(code=1) from None
     except (FileNotFoundError, OSError) as exc:
         raise _fail(str(exc)) from None
+
+
+def _require_positive(value: float | None, option: str, meaning: str) -> None:
+    # Checked here rather than with typer's min=, which answers with a usage box.
+    if value is not None and value <= 0:
+        raise _fail(f"{option} must be positive ({meaning}), got {value:g}")
 
 
 def _faults(scenario: Scenario, settings: list[str] | None) -> Faults | None:
@@ -176,11 +189,11 @@ def validate(
         try:
             scenario = load_scenario(source=source)
         except ScenarioError as exc:
-            typer.echo(str(exc), err=True)
+            _say_problems(exc)
             failed = True
             continue
         except (FileNotFoundError, OSError) as exc:
-            typer.echo(f"error: {exc}", err=True)
+            typer.echo(f"loracity: {exc}", err=True)
             failed = True
             continue
         typer.echo(
@@ -244,11 +257,11 @@ def run(
     seed: SeedOption = 0,
     speed: Annotated[
         float,
-        typer.Option(min=0.001, help="Run scenario time this many times faster than the clock."),
+        typer.Option(help="Run scenario time this many times faster than the clock."),
     ] = 1.0,
     rate: Annotated[
         float | None,
-        typer.Option(min=0.001, help="Load mode: publish this many uplinks per second."),
+        typer.Option(help="Load mode: publish this many uplinks per second."),
     ] = None,
     duration: Annotated[
         str | None, typer.Option(help="Stop after this long, e.g. 90s, 10m, 2h.")
@@ -262,13 +275,15 @@ def run(
     report: ReportOption = None,
 ) -> None:
     """Publish a scenario's uplinks as they happen, until Ctrl-C, --duration or --count."""
+    _require_positive(speed, "--speed", "how many times faster than the clock")
+    _require_positive(rate, "--rate", "uplinks per second")
     loaded = _load(scenario)
     faults = _faults(loaded, fault)
     stop_after = _duration(duration, "--duration")
     mode = f"{rate:g} uplinks/s" if rate else (f"{speed:g}x speed" if speed != 1 else "real time")
     typer.echo(
         f"simulating {loaded.name}: {len(loaded.devices)} devices, {mode}, publishing to "
-        f"{_redact(mqtt_url)} (Ctrl-C stops)",
+        f"{redact(mqtt_url)} (Ctrl-C stops)",
         err=True,
     )
     printer = _LivePrinter(quiet=quiet or rate is not None)
@@ -297,7 +312,7 @@ def run(
 @app.command()
 def backfill(
     scenario: ScenarioArg,
-    days: Annotated[float, typer.Option(min=0.0001, help="How many days of history.")] = 1.0,
+    days: Annotated[float, typer.Option(help="How many days of history.")] = 1.0,
     end: Annotated[
         datetime | None,
         typer.Option(help="End of the history (default: now); ISO format, UTC if no offset."),
@@ -314,13 +329,14 @@ def backfill(
     """Publish the last --days of a scenario's history as fast as the broker takes it."""
     from rich import progress as ui  # only the backfill needs it; keeps --help fast
 
+    _require_positive(days, "--days", "how many days of history")
     loaded = _load(scenario)
     faults = _faults(loaded, fault)
     finish = (end if end is None or end.tzinfo else end.replace(tzinfo=UTC)) or datetime.now(UTC)
     span = format_duration(seconds=days * 86400)
     typer.echo(
         f"backfilling {span} of {loaded.name} ({len(loaded.devices)} devices) to "
-        f"{_redact(mqtt_url)}",
+        f"{redact(mqtt_url)}",
         err=True,
     )
     columns = (
@@ -362,15 +378,6 @@ def backfill(
     _finish(result, report)
 
 
-def _redact(url: str) -> str:
-    scheme, sep, rest = url.partition("://")
-    if "@" in rest:
-        credentials, _, host = rest.rpartition("@")
-        user = credentials.split(":", 1)[0]
-        return f"{scheme}{sep}{user}:***@{host}"
-    return url
-
-
 @app.command()
 def register(scenario: ScenarioArg) -> None:
     """Register the scenario's devices (codec device type, site) in the database.
@@ -382,7 +389,6 @@ def register(scenario: ScenarioArg) -> None:
 
     from loracity.scenario_devices import register_scenario_devices
     from loracity.settings import Settings
-    from lorawan.mqtt_url import redact
 
     loaded = _load(scenario)
     try:

@@ -10,61 +10,26 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Protocol
-from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
-_DEFAULT_PORTS = {"mqtt": 1883, "tcp": 1883, "mqtts": 8883, "ssl": 8883}
-_TLS_SCHEMES = frozenset({"mqtts", "ssl"})
+from lorawan.mqtt_url import MqttEndpoint
 
 
 class PublisherError(RuntimeError):
     """The broker cannot be used: a bad URL, unreachable, refused, or gone for too long."""
 
 
-@dataclass(slots=True, frozen=True)
-class BrokerAddress:
-    """Where and how to connect, parsed from an ``mqtt://user:pass@host:port`` URL."""
-
-    host: str
-    port: int
-    tls: bool
-    username: str | None
-    password: str | None
-
-    def redacted(self) -> str:
-        """Return the URL without the password, for messages and logs."""
-        scheme = "mqtts" if self.tls else "mqtt"
-        user = f"{self.username}@" if self.username else ""
-        return f"{scheme}://{user}{self.host}:{self.port}"
-
-
-def parse_mqtt_url(*, url: str) -> BrokerAddress:
+def parse_mqtt_url(*, url: str) -> MqttEndpoint:
     """Parse a broker URL (``mqtt://``, ``mqtts://``); raise ``PublisherError`` if it is bad."""
     try:
-        parts = urlsplit(url)
-        port = parts.port
+        return MqttEndpoint.parse(url)
     except ValueError as exc:
-        raise PublisherError(f"invalid MQTT URL: {exc}") from None
-    scheme = parts.scheme.lower()
-    if scheme not in _DEFAULT_PORTS:
-        raise PublisherError(
-            f"invalid MQTT URL {url.split('@')[-1]!r}: the scheme must be mqtt:// or mqtts://"
-        )
-    if not parts.hostname:
-        raise PublisherError(f"invalid MQTT URL {url.split('@')[-1]!r}: no host")
-    return BrokerAddress(
-        host=parts.hostname,
-        port=port or _DEFAULT_PORTS[scheme],
-        tls=scheme in _TLS_SCHEMES,
-        username=unquote(parts.username) if parts.username else None,
-        password=unquote(parts.password) if parts.password else None,
-    )
+        raise PublisherError(str(exc)) from None
 
 
 class Publisher(Protocol):
@@ -133,7 +98,7 @@ class MqttPublisher:
 
     def connect(self) -> None:
         """Connect and wait for the broker's CONNACK; raise ``PublisherError`` on failure."""
-        where = self.address.redacted()
+        where = self.address.display()
         try:
             self._client.connect(self.address.host, self.address.port, keepalive=30)
         except (OSError, ValueError) as exc:
@@ -193,7 +158,7 @@ class MqttPublisher:
         since = self._disconnected_since
         if since is not None and time.monotonic() - since > self._outage_timeout:
             raise PublisherError(
-                f"lost the MQTT broker at {self.address.redacted()} for over "
+                f"lost the MQTT broker at {self.address.display()} for over "
                 f"{self._outage_timeout:.0f} s with {self._in_flight} messages unacknowledged"
             )
 

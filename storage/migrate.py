@@ -16,6 +16,7 @@ import psycopg
 from psycopg import sql
 
 from storage.errors import MigrationError
+from storage.timescale import timescaledb_availability
 
 log = logging.getLogger(__name__)
 
@@ -59,18 +60,6 @@ def _migration_files(folder: str) -> list[tuple[str, str]]:
     )
     prefix = f"{folder}/" if folder else ""
     return [(prefix + name, text) for name, text in files]
-
-
-def _timescaledb_available(conn: psycopg.Connection[tuple[object, ...]]) -> tuple[bool, str]:
-    row = conn.execute(
-        "SELECT default_version FROM pg_available_extensions WHERE name = 'timescaledb'"
-    ).fetchone()
-    if row is None:
-        return False, "the timescaledb extension is not installed on this server"
-    preload = conn.execute("SHOW shared_preload_libraries").fetchone()
-    if preload is None or "timescaledb" not in str(preload[0]):
-        return False, "timescaledb is installed but not in shared_preload_libraries"
-    return True, f"timescaledb {row[0]}"
 
 
 def ensure_database(*, database_url: str) -> bool:
@@ -119,7 +108,8 @@ def migrate(
             done = {r[0] for r in conn.execute("SELECT name FROM loracity_migrations")}
             files = _migration_files("")
             if options.use_timescaledb:
-                report.timescaledb, report.timescaledb_reason = _timescaledb_available(conn)
+                found = timescaledb_availability(conn=conn)
+                report.timescaledb, report.timescaledb_reason = found.available, found.reason
                 if report.timescaledb:
                     files += _migration_files("timescaledb")
             else:

@@ -128,6 +128,17 @@ ON CONFLICT (gateway_id) DO UPDATE SET
     last_seen = greatest(g.last_seen, EXCLUDED.last_seen)
 """
 
+# A gateway the network server named by an id of its own (TTN) and also by its EUI: the id is
+# an alias of the row keyed by the EUI (migration 0003). Learned rarely (once per gateway), so
+# the merge of any row already stored under the alias runs in SQL, where the rule lives.
+_ALIAS_UPSERT = """
+INSERT INTO gateway_aliases (alias, gateway_id) VALUES (%s, %s)
+ON CONFLICT (alias) DO UPDATE SET gateway_id = EXCLUDED.gateway_id
+WHERE gateway_aliases.gateway_id <> EXCLUDED.gateway_id
+"""
+_ALIAS_MERGE = "SELECT loracity_merge_gateway_aliases()"
+_ALIAS_LOOKUP = "SELECT alias, gateway_id FROM gateway_aliases WHERE alias = ANY(%s)"
+
 _EVENT_INSERT = """
 INSERT INTO device_events (time, dev_eui, kind, source, details, raw)
 VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING 1
@@ -175,6 +186,7 @@ class BatchWriter:
     def __init__(self) -> None:
         self._devices: dict[str, tuple[Any, ...]] = {}
         self._gateways: dict[str, tuple[Any, ...]] = {}
+        self._aliases: dict[str, str] = {}  # network server gateway id -> gateways row id
         self._direct_ok = True
 
     def write(self, *, conn: psycopg.Connection[Any], batch: Batch) -> WriteResult:
@@ -186,19 +198,20 @@ class BatchWriter:
         result = WriteResult()
         uplinks, in_batch_dupes = _unique_frames(batch.uplinks)
         result.duplicates += in_batch_dupes
-        device_rows, gateway_rows, pending, seen = self._metadata_rows(batch)
         with conn.transaction():
+            gateway_ids, learned = self._gateway_ids(conn=conn, batch=batch)
+            device_rows, gateway_rows, pending, seen = self._metadata_rows(batch, gateway_ids)
             if uplinks:
                 counters = any(m.quantity in COUNTER_TO_INTERVAL
                                for su in uplinks for m in su.measurements)
-                if self._copy_direct(conn=conn, uplinks=uplinks):
+                if self._copy_direct(conn=conn, uplinks=uplinks, gateway_ids=gateway_ids):
                     result.stored = len(uplinks)
                     result.measurements = sum(len(su.measurements) for su in uplinks)
                     if counters:
                         result.measurements += derive_for_readings(
                             conn=conn, readings=_counter_readings(uplinks))
                 else:
-                    self._copy_uplinks(conn=conn, uplinks=uplinks)
+                    self._copy_uplinks(conn=conn, uplinks=uplinks, gateway_ids=gateway_ids)
                     row = conn.execute(_MOVE_KEEP_NEW_SQL if counters else _MOVE_SQL).fetchone()
                     assert row is not None
                     result.stored = int(row[0])
@@ -240,6 +253,10 @@ class BatchWriter:
             if gateway_rows:
                 with conn.cursor() as cur:
                     cur.executemany(_GATEWAY_UPSERT, gateway_rows)
+            if learned:
+                with conn.cursor() as cur:
+                    cur.executemany(_ALIAS_UPSERT, sorted(learned.items()))
+                conn.execute(_ALIAS_MERGE)
             if seen.devices:
                 conn.execute(_LAST_SEEN_SQL, _arrays(seen.devices))
             if seen.gateways:
@@ -247,9 +264,45 @@ class BatchWriter:
         # Only after commit: a rolled-back upsert must be retried with the next batch.
         self._devices.update(pending[0])
         self._gateways.update(pending[1])
+        self._aliases.update(learned)
         return result
 
-    def _copy_direct(self, *, conn: psycopg.Connection[Any], uplinks: list[StoredUplink]) -> bool:
+    def _gateway_ids(
+        self, *, conn: psycopg.Connection[Any], batch: Batch,
+    ) -> tuple[dict[str, str], dict[str, str]]:
+        """The gateways row of each gateway the batch names, and the aliases it teaches.
+
+        A gateway whose EUI is known is the row keyed by the EUI; one named only by a network
+        server id is the row its alias points to, or its own row when there is no alias.
+        """
+        resolved: dict[str, str] = {}
+        learned: dict[str, str] = {}
+        for su in batch.uplinks:
+            for r in su.uplink.receptions:
+                if r.gateway_eui is None:
+                    continue
+                resolved[r.gateway_id] = r.gateway_eui
+                new_alias = self._aliases.get(r.gateway_id) != r.gateway_eui
+                if r.gateway_id != r.gateway_eui and new_alias:
+                    learned[r.gateway_id] = r.gateway_eui
+        unknown: set[str] = set()
+        for su in batch.uplinks:
+            for r in su.uplink.receptions:
+                if r.gateway_id in resolved:
+                    continue
+                known = self._aliases.get(r.gateway_id)
+                if known is None:
+                    unknown.add(r.gateway_id)
+                else:
+                    resolved[r.gateway_id] = known
+        if unknown:
+            for alias, gateway_id in conn.execute(_ALIAS_LOOKUP, (sorted(unknown),)):
+                resolved[alias] = gateway_id
+                self._aliases[alias] = gateway_id  # committed by whoever learned it
+        return resolved, learned
+
+    def _copy_direct(self, *, conn: psycopg.Connection[Any], uplinks: list[StoredUplink],
+                     gateway_ids: dict[str, str]) -> bool:
         """COPY straight into the final tables; False (and nothing written) if a frame is
         already stored, so the caller takes the staging path.
 
@@ -261,7 +314,8 @@ class BatchWriter:
             return False
         try:
             with conn.transaction():  # a savepoint: a duplicate rolls back just this part
-                self._copy_uplinks(conn=conn, uplinks=uplinks, into=_DIRECT_TABLES)
+                self._copy_uplinks(conn=conn, uplinks=uplinks, gateway_ids=gateway_ids,
+                                   into=_DIRECT_TABLES)
         except psycopg.errors.UniqueViolation:
             # Redeliveries come in runs (a reconnect replays the in-flight window): take the
             # staging path for the next batch too before trying the fast one again.
@@ -271,6 +325,7 @@ class BatchWriter:
 
     @staticmethod
     def _copy_uplinks(*, conn: psycopg.Connection[Any], uplinks: Iterable[StoredUplink],
+                      gateway_ids: dict[str, str],
                       into: tuple[str, str, str] | None = None) -> None:
         receptions: list[tuple[Any, ...]] = []
         measurements: list[tuple[Any, ...]] = []
@@ -288,7 +343,8 @@ class BatchWriter:
                     max(rssi) if rssi else None, max(snr) if snr else None, u.raw,
                 ))
                 for r in u.receptions:
-                    receptions.append((u.received_at, u.dev_eui, u.f_cnt, r.gateway_id, r.rssi,
+                    receptions.append((u.received_at, u.dev_eui, u.f_cnt,
+                                       gateway_ids.get(r.gateway_id, r.gateway_id), r.rssi,
                                        r.snr, u.spreading_factor, u.frequency, r.time))
                 for m in su.measurements:
                     if into is None:
@@ -309,7 +365,7 @@ class BatchWriter:
                     copy.write_row(row)
 
     def _metadata_rows(
-        self, batch: Batch,
+        self, batch: Batch, gateway_ids: dict[str, str],
     ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]],
                tuple[dict[str, tuple[Any, ...]], dict[str, tuple[Any, ...]]], _LastSeen]:
         devices: dict[str, tuple[Any, ...]] = {}
@@ -327,11 +383,13 @@ class BatchWriter:
             _widen(seen_times, u.dev_eui, u.received_at)
             for r in u.receptions:
                 gl = r.location
-                gateways[r.gateway_id] = (
-                    r.gateway_eui, gl.latitude if gl else None, gl.longitude if gl else None,
+                gateway_id = gateway_ids.get(r.gateway_id, r.gateway_id)
+                gateways[gateway_id] = (
+                    r.gateway_eui or (gateway_id if gateway_id != r.gateway_id else None),
+                    gl.latitude if gl else None, gl.longitude if gl else None,
                     gl.altitude if gl else None,
                 )
-                _widen(gw_times, r.gateway_id, u.received_at)
+                _widen(gw_times, gateway_id, u.received_at)
         for se in batch.events:
             ev = se.event
             devices.setdefault(ev.dev_eui, (

@@ -1,43 +1,25 @@
-"""Root fixtures: a real PostgreSQL and a real MQTT broker, found or started once per run.
+"""Root of the test suite: the server fixtures, Hypothesis profiles and the feature markers.
 
-Where they come from is decided by the ladder in :mod:`loracity.servers` (explicit URL, Docker,
-local binaries, embedded); the run's summary says which was used. Servers start only when a test
-asks for them.
+The server fixtures (``postgres_server``, ``mqtt_broker``, ``database_url``, ``mqtt_url``,
+``unique_topic_prefix``, ``restartable_postgres``, ``restartable_broker``, ``durable_broker``)
+come from the :mod:`devservers.pytest_plugin` plugin registered below.
 
-- ``database_url``: a fresh, empty database per test (libpq URL), dropped afterwards.
-- ``mqtt_url``: the broker's ``mqtt://host:port``; ``unique_topic_prefix`` keeps tests apart.
 - ``@pytest.mark.timescaledb`` / ``@pytest.mark.shared_subscriptions``: skip, saying why, when the
   server lacks the feature.
-- ``restartable_postgres`` / ``restartable_broker``: the servers, for tests that stop and start
-  them (skipped for servers this run did not start); ``durable_broker`` also keeps persistent
-  sessions and queued messages across the restart.
 """
 
 from __future__ import annotations
 
+import functools
 import os
-import uuid
-from collections.abc import Iterator
 
 import pytest
 from hypothesis import settings
 
-from loracity.servers import (
-    RUNGS,
-    MqttBroker,
-    PostgresServer,
-    create_database,
-    drop_database,
-    start_mqtt_broker,
-    start_postgres,
-)
+from devservers import MqttBroker, PostgresServer
+from storage.timescale import TimescaleAvailability, timescaledb_available
 
-_server_lines: list[str] = []
-
-
-def _record(line: str) -> None:
-    _server_lines.append(line)
-
+pytest_plugins = ["devservers.pytest_plugin"]
 
 # No per-example deadline: a 2-core CI machine running PostgreSQL and a broker beside the tests
 # makes timings meaningless. In CI the examples are derandomized so a green run can be
@@ -46,70 +28,22 @@ settings.register_profile("loracity", deadline=None)
 settings.register_profile("loracity-ci", deadline=None, derandomize=True, print_blob=True)
 settings.load_profile("loracity-ci" if os.environ.get("CI") else "loracity")
 
-def pytest_report_header(config: pytest.Config) -> list[str]:
-    """Say which rungs the server ladder may use in this run."""
-    rungs = os.environ.get("LORACITY_TEST_SERVERS") or ",".join(RUNGS)
-    line = f"loracity servers: ladder {rungs}"
-    variables = ("LORACITY_TEST_DATABASE_URL", "LORACITY_TEST_MQTT_URL")
-    explicit = [name for name in variables if os.environ.get(name)]
-    if explicit:
-        line += f" ({', '.join(explicit)} set)"
-    return [line]
 
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """List the servers used (and, with -v, the rungs passed over and why)."""
-    verbose = terminalreporter.config.get_verbosity() > 0
-    lines = [line for line in _server_lines if verbose or ": using " in line]
-    if lines:
-        terminalreporter.section("loracity test servers")
-        for line in lines:
-            terminalreporter.write_line(line)
-
-
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
-    """The run's PostgreSQL server (a superuser URL to a maintenance database)."""
-    with start_postgres(log=_record) as server:
-        yield server
-
-
-@pytest.fixture(scope="session")
-def mqtt_broker() -> Iterator[MqttBroker]:
-    """The run's MQTT broker."""
-    with start_mqtt_broker(log=_record) as broker:
-        yield broker
-
-
-@pytest.fixture
-def database_url(postgres_server: PostgresServer) -> Iterator[str]:
-    """A fresh, empty database for this test only, as a libpq URL."""
-    name = f"test_{uuid.uuid4().hex}"
-    url = create_database(server_url=postgres_server.url, dbname=name)
-    yield url
-    if postgres_server.can_restart():
-        postgres_server.start()  # the test may have left the server stopped
-    drop_database(server_url=postgres_server.url, dbname=name)
-
-
-@pytest.fixture
-def mqtt_url(mqtt_broker: MqttBroker) -> str:
-    """``mqtt://host:port`` of the run's broker."""
-    return mqtt_broker.url
-
-
-@pytest.fixture
-def unique_topic_prefix() -> str:
-    """A topic prefix no other test uses, e.g. ``test/3f2a9c1b7d4e``."""
-    return f"test/{uuid.uuid4().hex[:12]}"
+@functools.cache
+def _timescaledb(url: str) -> TimescaleAvailability:
+    return timescaledb_available(database_url=url)
 
 
 def timescaledb_skip_reason(server: PostgresServer) -> str | None:
-    """Why a TimescaleDB test cannot run on ``server``, or ``None`` when it can."""
-    if server.timescaledb:
+    """Why a TimescaleDB test cannot run on ``server``, or ``None`` when it can.
+
+    Asked of ``storage.timescale``, the same answer ``loracity db migrate`` acts on.
+    """
+    found = _timescaledb(server.url)
+    if found.available:
         return None
     return (
-        f"TimescaleDB extension not available on {server.origin} PostgreSQL "
+        f"TimescaleDB extension not available on {server.origin} PostgreSQL: {found.reason} "
         "(set LORACITY_TEST_DATABASE_URL to a TimescaleDB server)"
     )
 
@@ -144,38 +78,3 @@ def _skip_without_server_feature(request: pytest.FixtureRequest) -> None:
                 "were in flight to a client that died, so exactly-once after kill -9 cannot be "
                 "shown on it; install mosquitto or set LORACITY_TEST_MQTT_URL"
             )
-
-
-@pytest.fixture
-def restartable_postgres(postgres_server: PostgresServer) -> Iterator[PostgresServer]:
-    """The run's PostgreSQL, for a test that stops and starts it; running again afterwards."""
-    if not postgres_server.can_restart():
-        pytest.skip(
-            f"the {postgres_server.origin} PostgreSQL was not started by this run, so it cannot "
-            "be stopped and started (unset LORACITY_TEST_DATABASE_URL to let the run start one)"
-        )
-    yield postgres_server
-    postgres_server.start()
-
-
-@pytest.fixture
-def restartable_broker(mqtt_broker: MqttBroker) -> Iterator[MqttBroker]:
-    """The run's MQTT broker, for a test that stops and starts it; running again afterwards."""
-    if not mqtt_broker.can_restart():
-        pytest.skip(
-            f"the {mqtt_broker.origin} MQTT broker was not started by this run, so it cannot be "
-            "stopped and started (unset LORACITY_TEST_MQTT_URL to let the run start one)"
-        )
-    yield mqtt_broker
-    mqtt_broker.start()
-
-
-@pytest.fixture
-def durable_broker(restartable_broker: MqttBroker) -> MqttBroker:
-    """A restartable broker that keeps persistent sessions and queued messages across restarts."""
-    if not restartable_broker.durable_sessions:
-        pytest.skip(
-            f"the {restartable_broker.origin} broker ({restartable_broker.description}) loses "
-            "sessions when restarted; install mosquitto or set LORACITY_TEST_MQTT_URL"
-        )
-    return restartable_broker

@@ -109,11 +109,35 @@ def test_decode_native_device_type() -> None:
     assert measurements == [{"quantity": "temperature", "value": 27.2, "unit": "Cel", "channel": 3}]
 
 
-@pytest.mark.parametrize("payload", ["zz", "0x123", "12 3g"])
+@pytest.mark.parametrize("payload", ["zz", "0x123", "12 3g", "AQI"])
 def test_decode_bad_hex(payload: str) -> None:
     line = _one_line_failure(_run("decode", "--type", "cayenne-lpp", "--fport", "1", payload))
 
-    assert "not a hex payload" in line
+    assert "not a hex or base64 payload" in line
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["03670110"],
+        ["03 67 01 10"],
+        ["A2cBEA=="],  # base64, as frm_payload / data carry it
+        ["--base64", "A2cBEA=="],
+    ],
+)
+def test_decode_takes_hex_or_base64(arguments: list[str]) -> None:
+    result = _run("decode", "--type", "cayenne-lpp", "--fport", "1", *arguments)
+
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["measurements"][0]["value"] == 27.2
+
+
+def test_decode_base64_flag_refuses_what_is_not_base64() -> None:
+    line = _one_line_failure(
+        _run("decode", "--type", "cayenne-lpp", "--fport", "1", "--base64", "03 67 01 10")
+    )
+
+    assert "not a base64 payload" in line
 
 
 def test_decode_codec_error() -> None:

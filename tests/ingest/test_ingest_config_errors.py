@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from loracity.servers.ports import free_port
+from devservers.ports import free_port
 
 
 def _ingest(env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:

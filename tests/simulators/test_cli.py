@@ -53,6 +53,34 @@ def test_validate_names_the_line_of_a_problem(tmp_path: Path) -> None:
     assert "bad.yaml:9: devices[0].interval: " in result.output
 
 
+def test_validate_errors_start_with_loracity(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\ndevices: 3\n", encoding="utf-8")
+    result = runner.invoke(app, ["validate", str(bad), "no-such-scenario"])
+    assert result.exit_code == 1
+    errors = result.stderr.strip().splitlines()
+    assert len(errors) >= 3
+    assert all(line.startswith("loracity: ") for line in errors), errors
+    assert errors[-1].startswith("loracity: no scenario file 'no-such-scenario'")
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["run", "meetup", "--speed", "0"],
+        ["run", "meetup", "--rate", "-1"],
+        ["backfill", "meetup", "--days", "0"],
+    ],
+)
+def test_a_non_positive_speed_is_one_line_not_a_usage_box(arguments: list[str]) -> None:
+    result = runner.invoke(app, arguments)
+    assert result.exit_code == 1
+    assert "Usage" not in result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith(f"loracity: {arguments[2]} must be positive")
+
+
 def test_an_unknown_scenario_is_one_line() -> None:
     result = runner.invoke(app, ["run", "no-such-scenario", "--count", "1"])
     assert result.exit_code == 1

@@ -156,7 +156,7 @@ def test_urls_carry_credentials_and_tls() -> None:
     address = parse_mqtt_url(url="mqtts://sim%40city:s3cret@broker.example:8884")
     assert (address.host, address.port, address.tls) == ("broker.example", 8884, True)
     assert (address.username, address.password) == ("sim@city", "s3cret")
-    assert "s3cret" not in address.redacted()
+    assert "s3cret" not in address.display()
     assert parse_mqtt_url(url="mqtt://localhost").port == 1883
 
 

@@ -10,8 +10,8 @@ import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from loracity.servers.ladder import RungUnavailable, one_line
-from loracity.servers.processes import close_at_exit, forget_at_exit
+from devservers.ladder import RungUnavailable, one_line
+from devservers.processes import close_at_exit, forget_at_exit
 
 if TYPE_CHECKING:
     from testcontainers.core.container import DockerContainer

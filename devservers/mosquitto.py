@@ -14,10 +14,10 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from loracity.servers.ladder import RungUnavailable
-from loracity.servers.mqtt_probe import connect_once
-from loracity.servers.ports import free_port
-from loracity.servers.processes import (
+from devservers.ladder import RungUnavailable
+from devservers.mqtt_probe import connect_once
+from devservers.ports import free_port
+from devservers.processes import (
     ServerProcess,
     ServerStartError,
     WorkdirServer,

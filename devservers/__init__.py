@@ -1,4 +1,9 @@
-"""Real PostgreSQL and MQTT servers for tests and the demo, found or started by a ladder.
+"""Real PostgreSQL and MQTT servers for tests, the bench and the demo, found or started by a ladder.
+
+Development tooling, apart from the domain: it imports no loracity package but
+``lorawan.mqtt_url`` (docs/architecture.md). Its pytest fixtures are in
+:mod:`devservers.pytest_plugin`. Whether a server offers TimescaleDB is asked of
+``storage.timescale``, not answered here.
 
 Each of :func:`start_postgres` and :func:`start_mqtt_broker` tries, in order:
 
@@ -22,9 +27,9 @@ Servers started here are stopped and their files deleted by ``close()``, at inte
 latest; the next run cleans up after a run that was killed.
 """
 
-from loracity.servers.ladder import RUNGS, ServerUnavailableError
-from loracity.servers.mqtt import MqttBroker, start_mqtt_broker
-from loracity.servers.postgres import (
+from devservers.ladder import RUNGS, ServerUnavailableError
+from devservers.mqtt import MqttBroker, start_mqtt_broker
+from devservers.postgres import (
     PostgresServer,
     create_database,
     database_url,

@@ -8,28 +8,18 @@ from __future__ import annotations
 
 import secrets
 import time
-from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
-
-
-def broker_address(url: str) -> tuple[str, int]:
-    """``(host, port)`` of an ``mqtt://`` or ``mqtts://`` URL."""
-    parts = urlsplit(url)
-    if parts.scheme not in DEFAULT_PORTS:
-        raise ValueError(f"not an MQTT URL (mqtt:// or mqtts://): {parts.scheme}://...")
-    return parts.hostname or "localhost", parts.port or DEFAULT_PORTS[parts.scheme]
+from lorawan.mqtt_url import MqttEndpoint
 
 
 def connect_once(url: str, *, timeout: float) -> None:
     """Connect, wait for an accepting CONNACK, disconnect; raise ``OSError`` on any failure."""
-    parts = urlsplit(url)
-    host, port = broker_address(url)
+    endpoint = MqttEndpoint.parse(url)
     client = paho.Client(
         CallbackAPIVersion.VERSION2,
         client_id=f"loracity-probe-{secrets.token_hex(4)}",
@@ -47,13 +37,11 @@ def connect_once(url: str, *, timeout: float) -> None:
         answers.append(reason)
 
     client.on_connect = on_connect
-    if parts.username:
-        client.username_pw_set(
-            unquote(parts.username), unquote(parts.password) if parts.password else None
-        )
-    if parts.scheme == "mqtts":
+    if endpoint.username is not None:
+        client.username_pw_set(endpoint.username, endpoint.password)
+    if endpoint.tls:
         client.tls_set()
-    client.connect(host, port, keepalive=10)
+    client.connect(endpoint.host, endpoint.port, keepalive=10)
     try:
         deadline = time.monotonic() + timeout
         while not answers:
@@ -77,9 +65,9 @@ def wait_for_broker(url: str, *, timeout: float) -> None:
             return
         except OSError as exc:
             if time.monotonic() > deadline:
-                host, port = broker_address(url)
+                where = MqttEndpoint.parse(url)
                 raise TimeoutError(
-                    f"no MQTT broker accepted a connection at {host}:{port} within "
+                    f"no MQTT broker accepted a connection at {where.host}:{where.port} within "
                     f"{timeout:.0f} s ({exc})"
                 ) from exc
         time.sleep(0.05)

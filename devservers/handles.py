@@ -1,6 +1,6 @@
 """What the server handles returned by the ladder share: stop, start and close through a controller.
 
-A handle for a server this process started holds the :class:`~loracity.servers.ladder.Controller`
+A handle for a server this process started holds the :class:`~devservers.ladder.Controller`
 that started it; a handle for a server named by a URL holds none and leaves that server alone.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import ClassVar, Self
 
-from loracity.servers.ladder import Controller
+from devservers.ladder import Controller
 
 
 class ServerHandle:

@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import ClassVar
 
-from loracity.servers.docker_engine import ContainerController, require_docker
-from loracity.servers.handles import ServerHandle
-from loracity.servers.ladder import (
+from devservers.docker_engine import ContainerController, require_docker
+from devservers.handles import ServerHandle
+from devservers.ladder import (
     RUNGS,
     RUNGS_VAR,
     Controller,
@@ -34,9 +34,10 @@ from loracity.servers.ladder import (
     RungUnavailable,
     climb,
 )
-from loracity.servers.mosquitto import MosquittoBroker, find_mosquitto, mosquitto_config
-from loracity.servers.mqtt_probe import broker_address, connect_once, wait_for_broker
-from loracity.servers.ports import free_port
+from devservers.mosquitto import MosquittoBroker, find_mosquitto, mosquitto_config
+from devservers.mqtt_probe import connect_once, wait_for_broker
+from devservers.ports import free_port
+from lorawan.mqtt_url import MqttEndpoint
 
 DOCKER_IMAGE = "eclipse-mosquitto:2"
 SHARED_VAR = "LORACITY_TEST_MQTT_SHARED"
@@ -69,14 +70,17 @@ def start_mqtt_broker(
     rungs: Sequence[str] = RUNGS,
     log: Log | None = None,
     rungs_var: str | None = RUNGS_VAR,
+    minimum_mosquitto: tuple[int, int, int] | None = None,
 ) -> MqttBroker:
     """Find or start an MQTT broker by the ladder in this module's docstring.
 
     ``log`` receives one line per rung passed over (with the reason) and one for the broker used.
     ``rungs_var`` names the variable that may narrow ``rungs`` (``None``: ignore it).
+    ``minimum_mosquitto`` passes over a local mosquitto older than that version.
     Raises :class:`ServerUnavailableError` listing every rung's reason when none worked.
     """
     starters = {rung: partial(start, env_var) for rung, start in _RUNG_STARTERS.items()}
+    starters["local"] = partial(_from_local, env_var, minimum=minimum_mosquitto)
     return climb(
         server="MQTT",
         tag="mqtt",
@@ -92,14 +96,14 @@ def _from_env(env_var: str, log: Log) -> MqttBroker:
     url = os.environ.get(env_var, "").strip()
     if not url:
         raise RungUnavailable(f"{env_var} is not set")
-    host, port = broker_address(url)
+    endpoint = MqttEndpoint.parse(url)
     # One attempt, no waiting: an explicit broker is expected to be up already.
     connect_once(url, timeout=5)
     return MqttBroker(
         url=url,
         origin="env",
         shared_subscriptions=os.environ.get(SHARED_VAR, "1").strip() != "0",
-        description=f"{env_var} ({host}:{port})",
+        description=f"{env_var} ({endpoint.host}:{endpoint.port})",
     )
 
 
@@ -135,8 +139,15 @@ def _from_docker(env_var: str, log: Log) -> MqttBroker:
     )
 
 
-def _from_local(env_var: str, log: Log) -> MqttBroker:
+def _from_local(
+    env_var: str, log: Log, *, minimum: tuple[int, int, int] | None = None
+) -> MqttBroker:
     binary = find_mosquitto()
+    if minimum is not None and binary.version < minimum:
+        wanted = ".".join(str(part) for part in minimum)
+        raise RungUnavailable(
+            f"mosquitto {binary.version_text} ({binary.path}) is older than {wanted}"
+        )
     broker = MosquittoBroker(binary=binary)
     broker.create()
     return MqttBroker(
@@ -152,7 +163,7 @@ def _from_local(env_var: str, log: Log) -> MqttBroker:
 
 def _from_embedded(env_var: str, log: Log) -> MqttBroker:
     try:
-        from loracity.servers.amqtt_broker import AmqttBroker
+        from devservers.amqtt_broker import AmqttBroker
     except ImportError as exc:
         raise RungUnavailable(f"the amqtt package is not installed ({exc})") from exc
     broker = AmqttBroker()
