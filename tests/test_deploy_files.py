@@ -779,7 +779,7 @@ def test_broker_config_lets_in_whom_start_sh_allows(anonymous: str) -> None:
     import paho.mqtt.client as mqtt
     from paho.mqtt.enums import CallbackAPIVersion
 
-    from loracity.servers.ports import free_port
+    from devservers.ports import free_port
 
     port = free_port()
     # Under /tmp and world-traversable: run as root, Mosquitto drops to the mosquitto user
