@@ -63,12 +63,19 @@ class CheckOptions:
 
 def datasource_uids(*, path: Path) -> set[str]:
     """The uids the provisioning file defines for the PostgreSQL data source type."""
-    return {str(d["uid"]) for d in load_datasources(path=path)
-            if d.get("uid") and d.get("type") in (POSTGRES_TYPE, "postgres")}
+    return {
+        str(d["uid"])
+        for d in load_datasources(path=path)
+        if d.get("uid") and d.get("type") in (POSTGRES_TYPE, "postgres")
+    }
 
 
 def check_dashboards(
-    *, folder: Path, datasource_file: Path, database_url: str | None, options: CheckOptions,
+    *,
+    folder: Path,
+    datasource_file: Path,
+    database_url: str | None,
+    options: CheckOptions,
     progress: Callable[[QueryResult], None] | None = None,
 ) -> CheckReport:
     """Validate the dashboards in ``folder`` and, with a ``database_url``, run every panel
@@ -79,22 +86,33 @@ def check_dashboards(
     """
     report = CheckReport()
     dashboards = load_dashboards(folder=folder)
-    report.problems.extend(validate(dashboards,
-                                    datasource_uids=datasource_uids(path=datasource_file)))
+    report.problems.extend(
+        validate(dashboards, datasource_uids=datasource_uids(path=datasource_file))
+    )
     if database_url is None:
         return report
     with psycopg.connect(database_url, autocommit=True, connect_timeout=10) as conn:
         timescaledb = options.timescaledb
         if timescaledb is None:
-            timescaledb = conn.execute(
-                "SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'").fetchone() is not None
-        report.notes.append("macros expanded for " + ("TimescaleDB (time_bucket)" if timescaledb
-                                                      else "plain PostgreSQL"))
+            timescaledb = (
+                conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'").fetchone()
+                is not None
+            )
+        report.notes.append(
+            "macros expanded for "
+            + ("TimescaleDB (time_bucket)" if timescaledb else "plain PostgreSQL")
+        )
         role = _usable_role(conn, options.role, report)
         runner = _Runner(conn=conn, role=role, timeout_ms=options.statement_timeout_ms)
         for dashboard in dashboards:
-            _run_dashboard(dashboard, runner=runner, options=options, timescaledb=timescaledb,
-                           report=report, progress=progress)
+            _run_dashboard(
+                dashboard,
+                runner=runner,
+                options=options,
+                timescaledb=timescaledb,
+                report=report,
+                progress=progress,
+            )
     return report
 
 
@@ -102,15 +120,18 @@ def _usable_role(conn: Connection, role: str | None, report: CheckReport) -> str
     if not role:
         return None
     if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone() is None:
-        report.notes.append(f"role {role!r} does not exist (run `loracity db migrate`); "
-                            f"queries ran as {conn.info.user!r}")
+        report.notes.append(
+            f"role {role!r} does not exist (run `loracity db migrate`); "
+            f"queries ran as {conn.info.user!r}"
+        )
         return None
     try:
         with conn.transaction():
             conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(role)))
     except psycopg.Error as exc:
-        report.notes.append(f"cannot run as {role!r} ({str(exc).strip()}); queries ran as "
-                            f"{conn.info.user!r}")
+        report.notes.append(
+            f"cannot run as {role!r} ({str(exc).strip()}); queries ran as {conn.info.user!r}"
+        )
         return None
     report.notes.append(f"queries ran as the read-only role {role!r}")
     return role
@@ -125,8 +146,9 @@ class _Runner:
     def rows(self, query: str) -> tuple[list[str], list[tuple[Any, ...]]]:
         with self.conn.transaction():
             self.conn.execute("SET TRANSACTION READ ONLY")
-            self.conn.execute(sql.SQL("SET LOCAL statement_timeout = {}").format(
-                sql.Literal(self.timeout_ms)))
+            self.conn.execute(
+                sql.SQL("SET LOCAL statement_timeout = {}").format(sql.Literal(self.timeout_ms))
+            )
             if self.role:
                 self.conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(self.role)))
             cur = self.conn.execute(query.encode())
@@ -139,32 +161,47 @@ def _error_text(exc: Exception) -> str:
 
 
 def _run_dashboard(
-    dashboard: DashboardFile, *, runner: _Runner, options: CheckOptions, timescaledb: bool,
-    report: CheckReport, progress: Callable[[QueryResult], None] | None,
+    dashboard: DashboardFile,
+    *,
+    runner: _Runner,
+    options: CheckOptions,
+    timescaledb: bool,
+    report: CheckReport,
+    progress: Callable[[QueryResult], None] | None,
 ) -> None:
     from dashboards.files import iter_panels
 
     title = dashboard.title
     time_range = options.time_range
-    variables: dict[str, Variable] = dict(builtin_variables(
-        time_range, interval=auto_interval(time_range)))
+    variables: dict[str, Variable] = dict(
+        builtin_variables(time_range, interval=auto_interval(time_range))
+    )
     templating = (dashboard.model.get("templating") or {}).get("list") or []
     for spec in templating:
         if not isinstance(spec, dict) or not spec.get("name"):
             continue
         name = str(spec["name"])
         try:
-            values = _variable_values(spec, runner=runner, variables=variables,
-                                      time_range=time_range, timescaledb=timescaledb)
+            values = _variable_values(
+                spec,
+                runner=runner,
+                variables=variables,
+                time_range=time_range,
+                timescaledb=timescaledb,
+            )
         except (psycopg.Error, GrafanaSqlError) as exc:
-            report.problems.append(Problem(title, f"variable ${name}",
-                                           f"query failed: {_error_text(exc)}"))
+            report.problems.append(
+                Problem(title, f"variable ${name}", f"query failed: {_error_text(exc)}")
+            )
             values = ()
         if values is None:
             continue
         if not values:
-            report.problems.append(Problem(title, f"variable ${name}",
-                                           "has no values; panels that use it show nothing"))
+            report.problems.append(
+                Problem(
+                    title, f"variable ${name}", "has no values; panels that use it show nothing"
+                )
+            )
         multi = bool(spec.get("multi") or spec.get("includeAll"))
         if not multi:
             values = _single_value(spec, values)
@@ -175,13 +212,17 @@ def _run_dashboard(
             continue
         panel_vars = dict(variables)
         if panel.get("interval"):
-            panel_vars.update(builtin_variables(time_range, interval=auto_interval(
-                time_range, minimum=str(panel["interval"]))))
+            panel_vars.update(
+                builtin_variables(
+                    time_range, interval=auto_interval(time_range, minimum=str(panel["interval"]))
+                )
+            )
         for ref_id, raw in panel_queries(panel):
             name = panel_title(panel)
             try:
-                query = render(raw, variables=panel_vars, time_range=time_range,
-                               timescaledb=timescaledb)
+                query = render(
+                    raw, variables=panel_vars, time_range=time_range, timescaledb=timescaledb
+                )
             except GrafanaSqlError as exc:
                 result = QueryResult(title, name, ref_id, None, _error_text(exc), raw)
             else:
@@ -195,15 +236,20 @@ def _run_dashboard(
             if progress:
                 progress(result)
             if result.error is not None:
-                report.problems.append(Problem(title, name, f"query {ref_id} failed: "
-                                                            f"{result.error}"))
+                report.problems.append(
+                    Problem(title, name, f"query {ref_id} failed: {result.error}")
+                )
             elif options.require_rows and not result.rows:
                 report.problems.append(Problem(title, name, f"query {ref_id} returned no rows"))
 
 
 def _variable_values(
-    spec: dict[str, Any], *, runner: _Runner, variables: dict[str, Variable],
-    time_range: TimeRange, timescaledb: bool,
+    spec: dict[str, Any],
+    *,
+    runner: _Runner,
+    variables: dict[str, Variable],
+    time_range: TimeRange,
+    timescaledb: bool,
 ) -> tuple[str, ...] | None:
     kind = spec.get("type")
     if kind == "query":
@@ -212,8 +258,9 @@ def _variable_values(
             query = query.get("rawSql") or query.get("query")
         if not isinstance(query, str) or not query.strip():
             raise GrafanaSqlError("query variable without a query")
-        names, rows = runner.rows(render(query, variables=variables, time_range=time_range,
-                                         timescaledb=timescaledb))
+        names, rows = runner.rows(
+            render(query, variables=variables, time_range=time_range, timescaledb=timescaledb)
+        )
         column = names.index("__value") if "__value" in names else 0
         seen: dict[str, None] = {}
         for row in rows:

@@ -25,11 +25,37 @@ _VARIABLE = re.compile(
     r"|\[\[([_a-zA-Z][_a-zA-Z0-9]*)(?::([^\]]*))?\]\]"  # [[name]] (deprecated)
 )
 _INTERVAL = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d|w|M|y)$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800,
-                 "M": 2592000, "y": 31536000}
+_UNIT_SECONDS = {
+    "ms": 0.001,
+    "s": 1,
+    "m": 60,
+    "h": 3600,
+    "d": 86400,
+    "w": 604800,
+    "M": 2592000,
+    "y": 31536000,
+}
 # Grafana's rounding of the automatic interval, as steps to choose from.
-_NICE_INTERVALS = ("1s", "5s", "10s", "15s", "30s", "1m", "2m", "5m", "10m", "15m", "30m",
-                   "1h", "2h", "3h", "6h", "12h", "1d", "7d")
+_NICE_INTERVALS = (
+    "1s",
+    "5s",
+    "10s",
+    "15s",
+    "30s",
+    "1m",
+    "2m",
+    "5m",
+    "10m",
+    "15m",
+    "30m",
+    "1h",
+    "2h",
+    "3h",
+    "6h",
+    "12h",
+    "1d",
+    "7d",
+)
 
 
 class GrafanaSqlError(Exception):
@@ -67,8 +93,9 @@ def parse_interval(text: str) -> timedelta:
     return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
 
 
-def auto_interval(time_range: TimeRange, *, max_points: int = 1000,
-                  minimum: str | None = None) -> str:
+def auto_interval(
+    time_range: TimeRange, *, max_points: int = 1000, minimum: str | None = None
+) -> str:
     """The ``$__interval`` Grafana would pick: the range over the points a panel can show,
     rounded up to a familiar step, never below the panel's minimum interval."""
     wanted = (time_range.end - time_range.start).total_seconds() / max_points
@@ -122,16 +149,19 @@ def builtin_variables(time_range: TimeRange, *, interval: str) -> dict[str, Vari
     def plain(name: str, value: str) -> Variable:
         return Variable(name=name, values=(value,))
 
-    return {v.name: v for v in (
-        plain("__interval", interval),
-        plain("__interval_ms", str(interval_ms)),
-        plain("__rate_interval", interval),
-        plain("__range", f"{round(seconds)}s"),
-        plain("__range_s", str(round(seconds))),
-        plain("__range_ms", str(round(seconds * 1000))),
-        plain("__from", str(round(time_range.start.timestamp() * 1000))),
-        plain("__to", str(round(time_range.end.timestamp() * 1000))),
-    )}
+    return {
+        v.name: v
+        for v in (
+            plain("__interval", interval),
+            plain("__interval_ms", str(interval_ms)),
+            plain("__rate_interval", interval),
+            plain("__range", f"{round(seconds)}s"),
+            plain("__range_s", str(round(seconds))),
+            plain("__range_ms", str(round(seconds * 1000))),
+            plain("__from", str(round(time_range.start.timestamp() * 1000))),
+            plain("__to", str(round(time_range.end.timestamp() * 1000))),
+        )
+    }
 
 
 def variable_names(sql: str) -> set[str]:
@@ -177,13 +207,16 @@ def expand_macros(sql: str, *, time_range: TimeRange, timescaledb: bool) -> str:
         if name in ("__timeGroup", "__timeGroupAlias"):
             if len(args) < 2:
                 raise GrafanaSqlError(
-                    f"macro {name} needs time column and interval and optional fill value")
+                    f"macro {name} needs time column and interval and optional fill value"
+                )
             seconds = parse_interval(args[1]).total_seconds()
             if timescaledb:
                 group = f"time_bucket('{seconds:.3f}s',{args[0]})"
             else:
-                group = (f"floor(extract(epoch from {args[0]})/{_go_number(seconds)})"
-                         f"*{_go_number(seconds)}")
+                group = (
+                    f"floor(extract(epoch from {args[0]})/{_go_number(seconds)})"
+                    f"*{_go_number(seconds)}"
+                )
             return group + ' AS "time"' if name == "__timeGroupAlias" else group
         if name == "__unixEpochFilter":
             _need(name, args, 1)
@@ -192,16 +225,17 @@ def expand_macros(sql: str, *, time_range: TimeRange, timescaledb: bool) -> str:
         if name in ("__unixEpochGroup", "__unixEpochGroupAlias"):
             if len(args) < 2:
                 raise GrafanaSqlError(
-                    f"macro {name} needs time column and interval and optional fill value")
-            seconds = _go_number(parse_interval(args[1]).total_seconds())
-            group = f"floor(({args[0]})/{seconds})*{seconds}"
+                    f"macro {name} needs time column and interval and optional fill value"
+                )
+            step = _go_number(parse_interval(args[1]).total_seconds())
+            group = f"floor(({args[0]})/{step})*{step}"
             return group + ' AS "time"' if name == "__unixEpochGroupAlias" else group
         raise GrafanaSqlError(f'unknown macro "{name}"')
 
     def replace(match: re.Match[str]) -> str:
         name = match.group(1)
         # Grafana treats `$__timeGroup(...),` as the aliased form (pre-5.3 compatibility).
-        if name == "__timeGroup" and sql[match.end():match.end() + 1] == ",":
+        if name == "__timeGroup" and sql[match.end() : match.end() + 1] == ",":
             name = "__timeGroupAlias"
         args = [a.strip() for a in match.group(2).split(",")]
         return evaluate(name, args)
@@ -214,8 +248,10 @@ def _need(name: str, args: Sequence[str], count: int) -> None:
         raise GrafanaSqlError(f"missing time column argument for macro {name}")
 
 
-def render(sql: str, *, variables: Mapping[str, Variable], time_range: TimeRange,
-           timescaledb: bool) -> str:
+def render(
+    sql: str, *, variables: Mapping[str, Variable], time_range: TimeRange, timescaledb: bool
+) -> str:
     """Variables, then macros: the SQL Grafana would run."""
-    return expand_macros(interpolate_variables(sql, variables), time_range=time_range,
-                         timescaledb=timescaledb)
+    return expand_macros(
+        interpolate_variables(sql, variables), time_range=time_range, timescaledb=timescaledb
+    )

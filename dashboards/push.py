@@ -48,10 +48,13 @@ class DatasourceValues:
 
     def environment(self) -> dict[str, str]:
         """The provisioning file's variable names with these values."""
-        return {"POSTGRES_HOST": self.host, "POSTGRES_DB": self.database,
-                "LORACITY_READONLY_ROLE": self.user,
-                "LORACITY_READONLY_PASSWORD": self.password or "",
-                "LORACITY_TIMESCALEDB": "true" if self.timescaledb else "false"}
+        return {
+            "POSTGRES_HOST": self.host,
+            "POSTGRES_DB": self.database,
+            "LORACITY_READONLY_ROLE": self.user,
+            "LORACITY_READONLY_PASSWORD": self.password or "",
+            "LORACITY_TIMESCALEDB": "true" if self.timescaledb else "false",
+        }
 
 
 @dataclass(slots=True, frozen=True)
@@ -95,52 +98,70 @@ def datasource_body(*, datasource_file: Path, values: DatasourceValues) -> dict[
     return dict(body)
 
 
-def dashboard_body(dashboard: DashboardFile, *, folder_uid: str,
-                   timezone: str | None) -> dict[str, Any]:
+def dashboard_body(
+    dashboard: DashboardFile, *, folder_uid: str, timezone: str | None
+) -> dict[str, Any]:
     """The ``POST /api/dashboards/db`` body: overwrite by uid, into the folder."""
     model = copy.deepcopy(dashboard.model)
     model.pop("id", None)
     model.pop("version", None)
     if timezone:
         _default_timezone(model, timezone)
-    return {"dashboard": model, "folderUid": folder_uid, "overwrite": True,
-            "message": "loracity dashboards push"}
+    return {
+        "dashboard": model,
+        "folderUid": folder_uid,
+        "overwrite": True,
+        "message": "loracity dashboards push",
+    }
 
 
 def _default_timezone(model: dict[str, Any], timezone: str) -> None:
     for variable in (model.get("templating") or {}).get("list") or []:
         if isinstance(variable, dict) and variable.get("name") == "timezone":
-            options = [o.strip() for o in str(variable.get("query") or "").split(",")
-                       if o.strip()]
+            options = [o.strip() for o in str(variable.get("query") or "").split(",") if o.strip()]
             if timezone not in options:
                 options.insert(0, timezone)
             variable["query"] = ",".join(options)
             variable["current"] = {"selected": True, "text": timezone, "value": timezone}
-            variable["options"] = [{"selected": o == timezone, "text": o, "value": o}
-                                   for o in options]
+            variable["options"] = [
+                {"selected": o == timezone, "text": o, "value": o} for o in options
+            ]
 
 
-def build_plan(*, folder: Path, datasource_file: Path, values: DatasourceValues,
-               folder_uid: str, folder_title: str, timezone: str | None) -> PushPlan:
+def build_plan(
+    *,
+    folder: Path,
+    datasource_file: Path,
+    values: DatasourceValues,
+    folder_uid: str,
+    folder_title: str,
+    timezone: str | None,
+) -> PushPlan:
     """Read the files and build everything a push sends."""
     return PushPlan(
         datasource=datasource_body(datasource_file=datasource_file, values=values),
-        folder_uid=folder_uid, folder_title=folder_title,
-        dashboards=[dashboard_body(d, folder_uid=folder_uid, timezone=timezone)
-                    for d in load_dashboards(folder=folder)],
+        folder_uid=folder_uid,
+        folder_title=folder_title,
+        dashboards=[
+            dashboard_body(d, folder_uid=folder_uid, timezone=timezone)
+            for d in load_dashboards(folder=folder)
+        ],
     )
 
 
-def push(*, target: GrafanaTarget, plan: PushPlan,
-         log: Callable[[str], None] = lambda _line: None) -> None:
+def push(
+    *, target: GrafanaTarget, plan: PushPlan, log: Callable[[str], None] = lambda _line: None
+) -> None:
     """Create the data source and the folder when missing, then save every dashboard."""
     uid = str(plan.datasource.get("uid"))
     if target.datasource_exists(uid):
         log(f"data source {uid}: exists, left as it is")
     else:
         if "secureJsonData" not in plan.datasource:
-            raise PushError(f"data source {uid} is missing in Grafana and no password for it is "
-                            "set: set LORACITY_READONLY_PASSWORD (the read-only role's password)")
+            raise PushError(
+                f"data source {uid} is missing in Grafana and no password for it is "
+                "set: set LORACITY_READONLY_PASSWORD (the read-only role's password)"
+            )
         target.create_datasource(plan.datasource)
         log(f"data source {uid}: created")
     if target.folder_exists(plan.folder_uid):
@@ -150,8 +171,7 @@ def push(*, target: GrafanaTarget, plan: PushPlan,
         log(f"folder {plan.folder_uid}: created")
     for body in plan.dashboards:
         target.save_dashboard(body)
-        log(f"dashboard {body['dashboard'].get('uid')}: saved "
-            f"({body['dashboard'].get('title')})")
+        log(f"dashboard {body['dashboard'].get('uid')}: saved ({body['dashboard'].get('title')})")
 
 
 def _redact(body: dict[str, Any]) -> dict[str, Any]:
@@ -176,21 +196,21 @@ class DryRunTarget:
             line += " " + json.dumps(_redact(body), ensure_ascii=False, sort_keys=True)
         self._echo(line)
 
-    def datasource_exists(self, uid: str) -> bool:  # noqa: D102
+    def datasource_exists(self, uid: str) -> bool:
         self._call("GET", f"/datasources/uid/{uid}")
         return False
 
-    def create_datasource(self, body: dict[str, Any]) -> None:  # noqa: D102
+    def create_datasource(self, body: dict[str, Any]) -> None:
         self._call("POST", "/datasources", body)
 
-    def folder_exists(self, uid: str) -> bool:  # noqa: D102
+    def folder_exists(self, uid: str) -> bool:
         self._call("GET", f"/folders/{uid}")
         return False
 
-    def create_folder(self, *, uid: str, title: str) -> None:  # noqa: D102
+    def create_folder(self, *, uid: str, title: str) -> None:
         self._call("POST", "/folders", {"uid": uid, "title": title})
 
-    def save_dashboard(self, body: dict[str, Any]) -> None:  # noqa: D102
+    def save_dashboard(self, body: dict[str, Any]) -> None:
         self._call("POST", "/dashboards/db", body)
 
 
@@ -198,7 +218,7 @@ class GrafanaClientTarget:
     """The calls made with grafana-client against a real Grafana."""
 
     def __init__(self, *, url: str, token: str, timeout_s: float = 10.0) -> None:
-        from grafana_client import GrafanaApi
+        from grafana_client.api import GrafanaApi
 
         self._api = GrafanaApi.from_url(url=url, credential=token, timeout=timeout_s)
         self._url = url
@@ -218,21 +238,28 @@ class GrafanaClientTarget:
             raise PushError(f"{what}: cannot reach Grafana at {self._url}: {exc}") from exc
         return True
 
-    def datasource_exists(self, uid: str) -> bool:  # noqa: D102
-        return self._do(f"looking up data source {uid}",
-                        lambda: self._api.datasource.get_datasource_by_uid(uid), missing_ok=True)
+    def datasource_exists(self, uid: str) -> bool:
+        return self._do(
+            f"looking up data source {uid}",
+            lambda: self._api.datasource.get_datasource_by_uid(uid),
+            missing_ok=True,
+        )
 
-    def create_datasource(self, body: dict[str, Any]) -> None:  # noqa: D102
+    def create_datasource(self, body: dict[str, Any]) -> None:
         self._do("creating the data source", lambda: self._api.datasource.create_datasource(body))
 
-    def folder_exists(self, uid: str) -> bool:  # noqa: D102
-        return self._do(f"looking up folder {uid}", lambda: self._api.folder.get_folder(uid),
-                        missing_ok=True)
+    def folder_exists(self, uid: str) -> bool:
+        return self._do(
+            f"looking up folder {uid}", lambda: self._api.folder.get_folder(uid), missing_ok=True
+        )
 
-    def create_folder(self, *, uid: str, title: str) -> None:  # noqa: D102
-        self._do(f"creating folder {uid}",
-                 lambda: self._api.folder.create_folder(title=title, uid=uid))
+    def create_folder(self, *, uid: str, title: str) -> None:
+        self._do(
+            f"creating folder {uid}", lambda: self._api.folder.create_folder(title=title, uid=uid)
+        )
 
-    def save_dashboard(self, body: dict[str, Any]) -> None:  # noqa: D102
-        self._do(f"saving dashboard {body['dashboard'].get('uid')}",
-                 lambda: self._api.dashboard.update_dashboard(body))
+    def save_dashboard(self, body: dict[str, Any]) -> None:
+        self._do(
+            f"saving dashboard {body['dashboard'].get('uid')}",
+            lambda: self._api.dashboard.update_dashboard(body),
+        )

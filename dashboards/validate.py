@@ -14,9 +14,21 @@ GRID_COLUMNS = 24
 _UID = re.compile(r"^[a-zA-Z0-9_-]{1,40}$")
 # Data source references that are not a data source of ours.
 _BUILTIN_DATASOURCES = {"-- Grafana --", "-- Mixed --", "-- Dashboard --", "grafana"}
-_BUILTIN_VARIABLES = {"__interval", "__interval_ms", "__rate_interval", "__range",
-                      "__range_s", "__range_ms", "__from", "__to", "__dashboard", "__org",
-                      "__user", "__name", "timeFilter"}
+_BUILTIN_VARIABLES = {
+    "__interval",
+    "__interval_ms",
+    "__rate_interval",
+    "__range",
+    "__range_s",
+    "__range_ms",
+    "__from",
+    "__to",
+    "__dashboard",
+    "__org",
+    "__user",
+    "__name",
+    "timeFilter",
+}
 
 
 @dataclass(slots=True, frozen=True)
@@ -65,8 +77,12 @@ def panel_queries(panel: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def _overlaps(a: dict[str, int], b: dict[str, int]) -> bool:
-    return (a["x"] < b["x"] + b["w"] and b["x"] < a["x"] + a["w"]
-            and a["y"] < b["y"] + b["h"] and b["y"] < a["y"] + a["h"])
+    return (
+        a["x"] < b["x"] + b["w"]
+        and b["x"] < a["x"] + a["w"]
+        and a["y"] < b["y"] + b["h"]
+        and b["y"] < a["y"] + a["h"]
+    )
 
 
 def _check_grid(title: str, panels: list[Any], problems: list[Problem]) -> None:
@@ -83,15 +99,23 @@ def _check_grid(title: str, panels: list[Any], problems: list[Problem]) -> None:
             continue
         box = {k: int(grid[k]) for k in keys}
         if box["x"] < 0 or box["y"] < 0 or box["w"] < 1 or box["h"] < 1:
-            problems.append(Problem(title, name, f"gridPos {box} has a negative position or an "
-                                                 "empty size"))
+            problems.append(
+                Problem(title, name, f"gridPos {box} has a negative position or an empty size")
+            )
         elif box["x"] + box["w"] > GRID_COLUMNS:
-            problems.append(Problem(title, name, f"gridPos x={box['x']} w={box['w']} reaches "
-                                                 f"past the grid's {GRID_COLUMNS} columns"))
+            problems.append(
+                Problem(
+                    title,
+                    name,
+                    f"gridPos x={box['x']} w={box['w']} reaches "
+                    f"past the grid's {GRID_COLUMNS} columns",
+                )
+            )
         for other_name, other in placed:
             if _overlaps(box, other):
-                problems.append(Problem(title, name, f"gridPos {box} overlaps panel "
-                                                     f"{other_name!r} at {other}"))
+                problems.append(
+                    Problem(title, name, f"gridPos {box} overlaps panel {other_name!r} at {other}")
+                )
         placed.append((name, box))
         if panel.get("collapsed") and panel.get("panels"):
             _check_grid(title, panel["panels"], problems)
@@ -111,22 +135,38 @@ def validate(dashboards: list[DashboardFile], *, datasource_uids: set[str]) -> l
         model, title = dashboard.model, f"{dashboard.title} ({dashboard.path.name})"
         uid = model.get("uid")
         if not isinstance(uid, str) or not _UID.match(uid):
-            problems.append(Problem(title, None, f"uid {uid!r} is missing or not 1-40 letters, "
-                                                 "digits, '-' or '_' (a stable uid keeps links "
-                                                 "and the push idempotent)"))
+            problems.append(
+                Problem(
+                    title,
+                    None,
+                    f"uid {uid!r} is missing or not 1-40 letters, "
+                    "digits, '-' or '_' (a stable uid keeps links "
+                    "and the push idempotent)",
+                )
+            )
         elif uid in seen_uids:
-            problems.append(Problem(title, None, f"uid {uid!r} is also used by "
-                                                 f"{seen_uids[uid]}"))
+            problems.append(Problem(title, None, f"uid {uid!r} is also used by {seen_uids[uid]}"))
         else:
             seen_uids[uid] = dashboard.path.name
         if model.get("id") is not None:
-            problems.append(Problem(title, None, "has a numeric 'id'; leave it out (null) so "
-                                                 "every Grafana assigns its own"))
+            problems.append(
+                Problem(
+                    title,
+                    None,
+                    "has a numeric 'id'; leave it out (null) so every Grafana assigns its own",
+                )
+            )
         schema = model.get("schemaVersion")
         if not isinstance(schema, int) or schema > MAX_SCHEMA_VERSION:
-            problems.append(Problem(title, None, f"schemaVersion {schema!r}: need an integer "
-                                                 f"of at most {MAX_SCHEMA_VERSION} (classic "
-                                                 "JSON)"))
+            problems.append(
+                Problem(
+                    title,
+                    None,
+                    f"schemaVersion {schema!r}: need an integer "
+                    f"of at most {MAX_SCHEMA_VERSION} (classic "
+                    "JSON)",
+                )
+            )
         panels = model.get("panels")
         if not isinstance(panels, list):
             problems.append(Problem(title, None, "has no 'panels' list"))
@@ -135,27 +175,45 @@ def validate(dashboards: list[DashboardFile], *, datasource_uids: set[str]) -> l
         for panel in iter_panels(panels):
             pid = panel.get("id")
             if not isinstance(pid, int):
-                problems.append(Problem(title, panel_title(panel), f"panel id {pid!r} is not "
-                                                                   "an integer"))
+                problems.append(
+                    Problem(title, panel_title(panel), f"panel id {pid!r} is not an integer")
+                )
             elif pid in ids:
-                problems.append(Problem(title, panel_title(panel), f"panel id {pid} is also "
-                                                                   f"used by {ids[pid]!r}"))
+                problems.append(
+                    Problem(
+                        title, panel_title(panel), f"panel id {pid} is also used by {ids[pid]!r}"
+                    )
+                )
             else:
                 ids[pid] = panel_title(panel)
         _check_grid(title, panels, problems)
         for ref in sorted(set(datasource_refs(model))):
-            if ref not in datasource_uids and ref not in _BUILTIN_DATASOURCES \
-                    and not ref.startswith("${"):
-                problems.append(Problem(title, None, f"data source uid {ref!r} is not in the "
-                                                     "provisioning file (known: "
-                                                     f"{', '.join(sorted(datasource_uids))})"))
+            if (
+                ref not in datasource_uids
+                and ref not in _BUILTIN_DATASOURCES
+                and not ref.startswith("${")
+            ):
+                problems.append(
+                    Problem(
+                        title,
+                        None,
+                        f"data source uid {ref!r} is not in the "
+                        "provisioning file (known: "
+                        f"{', '.join(sorted(datasource_uids))})",
+                    )
+                )
         templating = (model.get("templating") or {}).get("list") or []
         defined = {str(v.get("name")) for v in templating if isinstance(v, dict)}
         known = defined | _BUILTIN_VARIABLES
         for panel in iter_panels(panels):
             for ref_id, sql in panel_queries(panel):
                 for name in sorted(variable_names(sql) - known):
-                    problems.append(Problem(title, panel_title(panel),
-                                            f"query {ref_id} uses ${name}, which is not a "
-                                            "template variable of this dashboard"))
+                    problems.append(
+                        Problem(
+                            title,
+                            panel_title(panel),
+                            f"query {ref_id} uses ${name}, which is not a "
+                            "template variable of this dashboard",
+                        )
+                    )
     return problems

@@ -29,15 +29,18 @@ def _load(url: str) -> None:
     # Something for the dead-letter panels: two messages ingest could not use, through the
     # same pipeline (the history itself is clean).
     batch = process_messages(
-        messages=[RawMessage("v3/app@tenant/devices/x/up", b"not json"),
-                  RawMessage("v3/app@tenant/devices/x/up", b'{"end_device_ids": 1}')],
+        messages=[
+            RawMessage("v3/app@tenant/devices/x/up", b"not json"),
+            RawMessage("v3/app@tenant/devices/x/up", b'{"end_device_ids": 1}'),
+        ],
         max_message_bytes=65_536,
     )
     with psycopg.connect(url) as conn:
         BatchWriter().write(conn=conn, batch=batch)
         # received_at is the write time; move them into the window the check looks at.
-        conn.execute("UPDATE dead_letters SET received_at = %s", (HISTORY_END - timedelta(
-            minutes=30),))
+        conn.execute(
+            "UPDATE dead_letters SET received_at = %s", (HISTORY_END - timedelta(minutes=30),)
+        )
 
 
 def _history_database(server: PostgresServer, *, timescaledb: bool) -> Iterator[str]:

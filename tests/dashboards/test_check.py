@@ -19,14 +19,18 @@ WINDOW = ["--from", HISTORY_START.isoformat(), "--to", HISTORY_END.isoformat()]
 
 
 def _check(database_url: str, *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(app, ["dashboards", "check", *args],
-                                env={"LORACITY_DATABASE_URL": database_url})
+    result = CliRunner().invoke(
+        app, ["dashboards", "check", *args], env={"LORACITY_DATABASE_URL": database_url}
+    )
     return result.exit_code, result.output
 
 
 def _panel_query_count() -> int:
-    return sum(len(panel_queries(p)) for d in load_dashboards(folder=json_dir())
-               for p in iter_panels(d.model["panels"]))
+    return sum(
+        len(panel_queries(p))
+        for d in load_dashboards(folder=json_dir())
+        for p in iter_panels(d.model["panels"])
+    )
 
 
 def _assert_every_panel_has_rows(database_url: str, *, backend: str) -> None:
@@ -54,8 +58,9 @@ def _copy_dashboards(tmp_path: Path) -> Path:
     return folder
 
 
-def test_check_names_the_panel_whose_query_breaks(history_postgres_url: str,
-                                                  tmp_path: Path) -> None:
+def test_check_names_the_panel_whose_query_breaks(
+    history_postgres_url: str, tmp_path: Path
+) -> None:
     folder = _copy_dashboards(tmp_path)
     path = folder / "people-flow.json"
     model = json.loads(path.read_text(encoding="utf-8"))
@@ -76,8 +81,10 @@ def test_check_fails_on_a_duplicate_uid(tmp_path: Path) -> None:
     shutil.copy(folder / "environment.json", folder / "environment-copy.json")
     code, out = _check("postgresql://nobody@127.0.0.1:1/none", "--dir", str(folder), "--offline")
     assert code == 1
-    assert "uid 'loracity-environment' is also used by environment-copy.json" in out or \
-        "uid 'loracity-environment' is also used by environment.json" in out
+    assert (
+        "uid 'loracity-environment' is also used by environment-copy.json" in out
+        or "uid 'loracity-environment' is also used by environment.json" in out
+    )
 
 
 def test_packaged_dashboards_pass_the_offline_check() -> None:
