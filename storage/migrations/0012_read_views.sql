@@ -17,6 +17,21 @@
 --   expected_interval_s, age_s (seconds since time, at query time),
 --   stale (true when older than twice expected_interval_s; false when no interval is known).
 CREATE OR REPLACE VIEW latest_measurements AS
+-- Walks the (dev_eui, quantity, time DESC) index: one short probe per series instead of a
+-- scan of all history. Every channel reported at a series' newest time is returned (devices
+-- send all their channels in one uplink).
+WITH RECURSIVE series AS (
+    (SELECT dev_eui, quantity FROM measurements ORDER BY dev_eui, quantity LIMIT 1)
+    UNION ALL
+    SELECT n.dev_eui, n.quantity
+    FROM series s
+    CROSS JOIN LATERAL (
+        SELECT m.dev_eui, m.quantity FROM measurements m
+        WHERE (m.dev_eui, m.quantity) > (s.dev_eui, s.quantity)
+        ORDER BY m.dev_eui, m.quantity
+        LIMIT 1
+    ) n
+)
 SELECT l.dev_eui,
        coalesce(d.name, l.dev_eui) AS device_name,
        d.device_type,
@@ -31,12 +46,16 @@ SELECT l.dev_eui,
        extract(epoch FROM now() - l.time)::double precision AS age_s,
        coalesce(now() - l.time > make_interval(secs => 2 * d.expected_interval_s), false)
            AS stale
-FROM (
-    SELECT DISTINCT ON (dev_eui, quantity, channel) dev_eui, quantity, channel, time, value
-    FROM measurements
-    ORDER BY dev_eui, quantity, channel, time DESC
+FROM series s
+CROSS JOIN LATERAL (
+    SELECT DISTINCT ON (m.channel) m.dev_eui, m.quantity, m.channel, m.time, m.value
+    FROM measurements m
+    WHERE m.dev_eui = s.dev_eui AND m.quantity = s.quantity
+      AND m.time = (SELECT max(x.time) FROM measurements x
+                    WHERE x.dev_eui = s.dev_eui AND x.quantity = s.quantity)
+    ORDER BY m.channel
 ) l
-LEFT JOIN devices d USING (dev_eui);
+LEFT JOIN devices d ON d.dev_eui = l.dev_eui;
 
 -- measurement_series: every measurement with its device's name, type and site (for series
 -- panels filtered by site, device and quantity).
@@ -94,6 +113,8 @@ FROM gateways;
 --   as loss; jumps of more than 16384 are taken as a reset; 0 for the first frame).
 -- Packet loss over a window = sum(frames_lost_before) / (count(*) + sum(frames_lost_before)).
 CREATE OR REPLACE VIEW device_link_health AS
+-- The previous frame comes from an index probe per row (uplinks_frame_key), not a window over
+-- the whole table, so a time filter on received_at limits the work to the window asked for.
 SELECT u.received_at,
        u.dev_eui,
        coalesce(d.name, u.dev_eui) AS device_name,
@@ -108,19 +129,20 @@ SELECT u.received_at,
        u.best_rssi,
        u.best_snr,
        CASE
-           WHEN g.prev IS NULL THEN 0
-           WHEN u.f_cnt > g.prev AND u.f_cnt - g.prev <= 16384 THEN u.f_cnt - g.prev - 1
-           WHEN g.prev >= 65536 - 1024 AND u.f_cnt < 1024 AND g.prev < 65536
-               THEN u.f_cnt + 65536 - g.prev - 1
+           WHEN p.f_cnt IS NULL THEN 0
+           WHEN u.f_cnt > p.f_cnt AND u.f_cnt - p.f_cnt <= 16384 THEN u.f_cnt - p.f_cnt - 1
+           WHEN p.f_cnt >= 65536 - 1024 AND p.f_cnt < 65536 AND u.f_cnt < 1024
+               THEN u.f_cnt + 65536 - p.f_cnt - 1
            ELSE 0
        END::bigint AS frames_lost_before
-FROM (
-    SELECT received_at, dev_eui, f_cnt,
-           lag(f_cnt) OVER (PARTITION BY dev_eui ORDER BY received_at, f_cnt) AS prev
-    FROM uplinks
-) g
-JOIN uplinks u USING (dev_eui, received_at, f_cnt)
-LEFT JOIN devices d USING (dev_eui);
+FROM uplinks u
+LEFT JOIN LATERAL (
+    SELECT q.f_cnt FROM uplinks q
+    WHERE q.dev_eui = u.dev_eui AND (q.received_at, q.f_cnt) < (u.received_at, u.f_cnt)
+    ORDER BY q.received_at DESC, q.f_cnt DESC
+    LIMIT 1
+) p ON true
+LEFT JOIN devices d ON d.dev_eui = u.dev_eui;
 
 -- gateway_receptions: one row per gateway that heard a frame.
 --   received_at, gateway_id, gateway_latitude, gateway_longitude, dev_eui, device_name,
@@ -197,7 +219,11 @@ SELECT f.time,
        coalesce(f.people_in, 0) AS boardings,
        coalesce(f.people_out, 0) AS alightings
 FROM site_people_flow f
-WHERE f.site IN (SELECT DISTINCT site FROM vehicle_positions WHERE site IS NOT NULL)
+WHERE f.site IN (
+    SELECT d.site FROM devices d
+    WHERE d.site IS NOT NULL
+      AND EXISTS (SELECT 1 FROM measurements m
+                  WHERE m.dev_eui = d.dev_eui AND m.quantity = 'latitude'))
   AND (f.people_in IS NOT NULL OR f.people_out IS NOT NULL);
 
 -- dead_letter_reasons: messages that could not be stored, without their payload.
