@@ -145,6 +145,8 @@ def check(
             else "dashboards ok (JSON only; no SQL ran)"
         )
         return
+    if any("does not exist" in p.message and "relation" in p.message for p in report.problems):
+        typer.echo("hint: a view the panels read is missing; `loracity db migrate` creates them")
     typer.echo(f"loracity: {len(report.problems)} problem(s) in the dashboards", err=True)
     raise typer.Exit(1)
 
