@@ -227,11 +227,21 @@ def _run_dashboard(
                 result = QueryResult(title, name, ref_id, None, _error_text(exc), raw)
             else:
                 try:
-                    _, rows = runner.rows(query)
+                    columns, rows = runner.rows(query)
                 except psycopg.Error as exc:
                     result = QueryResult(title, name, ref_id, None, _error_text(exc), query)
                 else:
                     result = QueryResult(title, name, ref_id, len(rows), None, query)
+                    if _wants_time_series(panel, ref_id) and "time" not in columns:
+                        report.problems.append(
+                            Problem(
+                                title,
+                                name,
+                                f"query {ref_id} is formatted as a time series but "
+                                f"returns no 'time' column (columns: "
+                                f"{', '.join(columns)})",
+                            )
+                        )
             report.results.append(result)
             if progress:
                 progress(result)
@@ -241,6 +251,13 @@ def _run_dashboard(
                 )
             elif options.require_rows and not result.rows:
                 report.problems.append(Problem(title, name, f"query {ref_id} returned no rows"))
+
+
+def _wants_time_series(panel: dict[str, Any], ref_id: str) -> bool:
+    for target in panel.get("targets") or []:
+        if isinstance(target, dict) and str(target.get("refId") or "A") == ref_id:
+            return target.get("format") == "time_series"
+    return False
 
 
 def _variable_values(

@@ -103,3 +103,23 @@ def test_check_rejects_a_bad_time() -> None:
     code, out = _check("postgresql://nobody@127.0.0.1:1/none", "--from", "yesterday")
     assert code == 1
     assert "--from 'yesterday': use now, now-6h" in out
+
+
+def test_check_fails_a_time_series_query_without_a_time_column(
+    history_postgres_url: str, tmp_path: Path
+) -> None:
+    folder = _copy_dashboards(tmp_path)
+    path = folder / "people-flow.json"
+    model = json.loads(path.read_text(encoding="utf-8"))
+    panel = next(p for p in model["panels"] if p.get("title") == "People out per site")
+    target = panel["targets"][0]
+    target["rawSql"] = target["rawSql"].replace(
+        "$__timeGroupAlias(time, $__interval)", "$__timeGroup(time, $__interval) AS bucket"
+    )
+    path.write_text(json.dumps(model), encoding="utf-8")
+    code, out = _check(history_postgres_url, "--dir", str(folder), *WINDOW)
+    assert code == 1
+    assert (
+        "FAIL  loracity · People flow / People out per site: query A is formatted as a time "
+        "series but returns no 'time' column"
+    ) in out
