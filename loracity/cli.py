@@ -15,7 +15,7 @@ import psycopg
 import typer
 from pydantic import ValidationError
 
-from loracity import codecs_cli, simulate_cli
+from loracity import api_cli, codecs_cli, dashboards_cli, simulate_cli
 from loracity.logs import configure_logging
 from loracity.settings import Settings
 from lorawan.mqtt_url import redact
@@ -36,6 +36,8 @@ devices_app = typer.Typer(help="Register devices: codec device type, site, name.
 app.add_typer(devices_app, name="devices")
 app.add_typer(codecs_cli.app, name="codecs", help="Payload codecs: list, decode, test.")
 app.add_typer(simulate_cli.app, name="simulate", help="Device simulators.")
+app.add_typer(api_cli.app, name="api")
+app.add_typer(dashboards_cli.app, name="dashboards")
 
 log = logging.getLogger("loracity")
 
@@ -147,7 +149,7 @@ def db_redecode(
     start, end = _parse_time(since, "--since"), _parse_time(until, "--until")
     registry = _load_registry(settings)
     try:
-        with _connect(settings) as conn:
+        with connect(settings) as conn:
             report = redecode(conn=conn, resolver=registry, dev_eui=eui, since=start, until=end)
     finally:
         registry.close()
@@ -162,7 +164,7 @@ def db_redecode(
         raise typer.Exit(1)
 
 
-def _connect(settings: Settings) -> psycopg.Connection[tuple[object, ...]]:
+def connect(settings: Settings) -> psycopg.Connection[tuple[object, ...]]:
     try:
         return psycopg.connect(settings.database_url, connect_timeout=10)
     except psycopg.OperationalError as exc:
@@ -192,7 +194,7 @@ def devices_set(
         if not known:
             fail(f"unknown device type {device_type!r}; `loracity codecs list` shows them")
     try:
-        with _connect(settings) as conn:
+        with connect(settings) as conn:
             register_device(conn=conn, dev_eui=dev_eui, name=name, device_type=device_type,
                             site=site, decode_locally=decode_locally)
     except ValueError as exc:
@@ -209,7 +211,7 @@ def devices_list() -> None:
 
     settings = load_settings()
     try:
-        with _connect(settings) as conn:
+        with connect(settings) as conn:
             rows = list_devices(conn=conn)
     except psycopg.errors.UndefinedTable:
         fail("the schema is missing: run `loracity db migrate` first")

@@ -14,13 +14,20 @@ import psycopg
 
 from simulators.generator import Simulation
 from simulators.loading import Scenario
-from storage.devices import register_device
+from storage.devices import register_device, register_site
 
 
 def register_scenario_devices(*, conn: psycopg.Connection[Any], scenario: Scenario) -> int:
-    """Register every device of ``scenario`` (type, name, site); returns how many."""
-    identities = Simulation(scenario=scenario, start=datetime.now(UTC)).identities()
+    """Register every device of ``scenario`` (type, name, site, position, send interval) and
+    its sites (with their capacity); returns how many devices."""
+    for site in scenario.spec.sites:
+        register_site(conn=conn, site=site.id, capacity=round(site.capacity) or None)
+    simulation = Simulation(scenario=scenario, start=datetime.now(UTC))
+    identities = simulation.identities()
+    intervals = simulation.intervals()
     for identity in identities:
         register_device(conn=conn, dev_eui=identity.dev_eui, name=identity.device_id,
-                        device_type=identity.device_type, site=identity.tags.get("site"))
+                        device_type=identity.device_type, site=identity.tags.get("site"),
+                        position=identity.location,
+                        expected_interval_s=max(1, round(intervals[identity.dev_eui])))
     return len(identities)

@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     metrics_port: int = Field(default=9108, ge=0, le=65_535)
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=0, le=65_535)
+    api_db_pool_max: int = Field(default=10, ge=1, le=200)
+    api_db_timeout_s: float = Field(default=3.0, gt=0, le=60)
+    api_read_key_required: bool = False
     timescaledb: bool = True
     compress_after_days: int = Field(default=7, ge=0)
     retention_days: int = Field(default=0, ge=0)

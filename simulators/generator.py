@@ -365,6 +365,10 @@ class Simulation:
         """Return each device's type (its codec's name) by device ID."""
         return {d.spec.id: d.spec.type for d in self._devices}
 
+    def intervals(self) -> dict[str, float]:
+        """Return every device's nominal send interval in seconds, by DevEUI."""
+        return {d.identity.dev_eui: d.interval for d in self._devices}
+
     def identities(self) -> list[DeviceIdentity]:
         """Return every device's identity (DevEUI, type, tags such as ``site``), in order."""
         return [d.identity for d in self._devices]

@@ -40,21 +40,52 @@ def register_device(
     *, conn: psycopg.Connection[Any], dev_eui: str, name: str | None = None,
     device_type: str | None = None, site: str | None = None,
     decode_locally: bool | None = None,
+    position: tuple[float, float, float | None] | None = None,
+    expected_interval_s: int | None = None,
 ) -> None:
-    """Create or update a device; arguments left as ``None`` keep their stored values."""
+    """Create or update a device; arguments left as ``None`` keep their stored values.
+
+    ``position`` is ``(latitude, longitude, altitude)``.
+    """
+    lat, lon, alt = position if position is not None else (None, None, None)
     conn.execute(
         """
-        INSERT INTO devices AS d (dev_eui, name, device_type, site, decode_locally)
-        VALUES (%(eui)s, %(name)s, %(type)s, %(site)s, coalesce(%(local)s, false))
+        INSERT INTO devices AS d (dev_eui, name, device_type, site, decode_locally,
+                                  latitude, longitude, altitude, expected_interval_s)
+        VALUES (%(eui)s, %(name)s, %(type)s, %(site)s, coalesce(%(local)s, false),
+                %(lat)s, %(lon)s, %(alt)s, %(interval)s)
         ON CONFLICT (dev_eui) DO UPDATE SET
             name = coalesce(%(name)s, d.name),
             device_type = coalesce(%(type)s, d.device_type),
             site = coalesce(%(site)s, d.site),
             decode_locally = coalesce(%(local)s, d.decode_locally),
+            latitude = coalesce(%(lat)s, d.latitude),
+            longitude = coalesce(%(lon)s, d.longitude),
+            altitude = coalesce(%(alt)s, d.altitude),
+            expected_interval_s = coalesce(%(interval)s, d.expected_interval_s),
             updated_at = now()
         """,
         {"eui": canonical_dev_eui(dev_eui), "name": name, "type": device_type, "site": site,
-         "local": decode_locally},
+         "local": decode_locally, "lat": lat, "lon": lon, "alt": alt,
+         "interval": expected_interval_s},
+    )
+    conn.commit()
+
+
+def register_site(
+    *, conn: psycopg.Connection[Any], site: str, name: str | None = None,
+    capacity: int | None = None,
+) -> None:
+    """Create or update a site; arguments left as ``None`` keep their stored values."""
+    conn.execute(
+        """
+        INSERT INTO sites AS s (site, name, capacity) VALUES (%(site)s, %(name)s, %(cap)s)
+        ON CONFLICT (site) DO UPDATE SET
+            name = coalesce(%(name)s, s.name),
+            capacity = coalesce(%(cap)s, s.capacity),
+            updated_at = now()
+        """,
+        {"site": site, "name": name, "cap": capacity},
     )
     conn.commit()
 

@@ -1,0 +1,69 @@
+"""The FastAPI application: composed in :func:`create_app`, resources opened in the lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import psycopg_pool
+from fastapi import FastAPI
+
+from api.errors import install_error_handlers
+from api.metrics import ApiMetrics
+from api.routers import quantities, system
+from api.state import ApiState
+from loracity.settings import Settings
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """\
+Open urban data from LoRaWAN sensors: devices, measurements (raw or in buckets, in local time),
+latest values, people flow per site, device and network health, a GeoJSON map, CSV on every
+series, and webhooks for The Things Stack v3 and ChirpStack v4.
+
+Reads are public unless the operator requires a read key. Admin and write endpoints need a key
+(`Authorization: Bearer <key>` or `X-API-Key: <key>`), created with `loracity api keys create`.
+"""
+
+
+def create_app(*, settings: Settings) -> FastAPI:
+    """Build the app. Nothing is opened here: the pool opens when the app starts."""
+    metrics = ApiMetrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool: psycopg_pool.AsyncConnectionPool[Any] = psycopg_pool.AsyncConnectionPool(
+            settings.database_url,
+            min_size=1,
+            max_size=settings.api_db_pool_max,
+            kwargs={"autocommit": True, "connect_timeout": 5},
+            open=False,
+            name="loracity-api",
+        )
+        await pool.open(wait=False)
+        try:
+            await pool.wait(timeout=settings.api_db_timeout_s)
+        except psycopg_pool.PoolTimeout:
+            # Serve anyway: /readyz says 503 and data endpoints answer 503 with Retry-After
+            # until the database is back, instead of a crash loop.
+            log.warning("database not reachable at start-up; answering 503 until it is")
+        app.state.loracity = ApiState(settings=settings, pool=pool)
+        try:
+            yield
+        finally:
+            await pool.close()
+
+    app = FastAPI(
+        title="loracity urban-data API",
+        version="1",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.metrics = metrics
+    app.middleware("http")(metrics.middleware)
+    install_error_handlers(app)
+    app.include_router(system.router)
+    app.include_router(quantities.router)
+    return app

@@ -1,0 +1,22 @@
+"""Response classes: JSON built with orjson for errors and hand-built series.
+
+Routes with a response model let FastAPI serialise through pydantic; long series skip per-row
+models and go through :class:`JsonResponse` (FastAPI's own ORJSONResponse is deprecated).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.responses import Response
+
+
+class JsonResponse(Response):
+    """``application/json`` serialised with orjson (datetimes as RFC 3339, NaN refused)."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        """Serialise ``content``; raises on values JSON cannot hold."""
+        return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)

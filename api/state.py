@@ -1,0 +1,18 @@
+"""What the app holds between requests: settings and the connection pool."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg_pool
+
+from loracity.settings import Settings
+
+
+@dataclass(slots=True)
+class ApiState:
+    """Built once in the lifespan; routes reach it through :mod:`api.deps`."""
+
+    settings: Settings
+    pool: psycopg_pool.AsyncConnectionPool[Any]
