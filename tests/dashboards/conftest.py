@@ -12,9 +12,9 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
+from devservers.postgres import PostgresServer, create_database, drop_database
 from ingest.process import RawMessage, process_messages
 from loracity.history import load_history
-from loracity.servers.postgres import PostgresServer, create_database, drop_database
 from storage.migrate import TimescaleOptions, migrate
 from storage.writer import BatchWriter
 
