@@ -9,7 +9,7 @@ from storage.migrate import TimescaleOptions, ensure_database, migrate
 
 TABLES = {"devices", "gateways", "uplinks", "receptions", "measurements", "device_events",
           "dead_letters", "counter_state"}
-CORE = ["0001_core.sql", "0002_people_flow.sql"]
+CORE = ["0001_core.sql", "0002_people_flow.sql", "0004_counter_state_fcnt.sql"]
 
 
 def _tables(url: str) -> set[str]:
