@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -178,20 +178,10 @@ def test_kill_9_mid_stream_loses_nothing_and_stores_nothing_twice(
     assert scalar(database_url, "SELECT count(DISTINCT (dev_eui, f_cnt)) FROM uplinks") == 20_000
 
 
-@pytest.mark.slow
-def test_database_outage_mid_stream(
-    restartable_postgres: object, database_url: str, mqtt_url: str, scope: Scope,
-    ingest_factory: object, mqtt_broker: object,
-) -> None:
-    import time
+def _metrics_port_probes(port: int) -> tuple[Callable[[], int], Callable[[], float]]:
+    """``readyz()`` (the HTTP status) and ``backlog()`` (the gauge) of an ingest's port."""
     import urllib.error
     import urllib.request
-
-    from loracity.servers.ports import free_port
-
-    port = free_port()
-    # MQTT 3.1.1 has no Receive Maximum: there the broker's own in-flight limit bounds it.
-    broker_is_v5 = bool(getattr(mqtt_broker, "mqtt5", False))
 
     def readyz() -> int:
         try:
@@ -206,6 +196,19 @@ def test_database_outage_mid_stream(
         line = next(x for x in body.splitlines() if x.startswith("loracity_ingest_backlog "))
         return float(line.split()[1])
 
+    return readyz, backlog
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)  # a PostgreSQL stop/start and 6000 uplinks on a shared 2-core machine
+def test_database_outage_mid_stream(
+    restartable_postgres: object, database_url: str, mqtt_url: str, scope: Scope,
+    ingest_factory: object,
+) -> None:
+    from loracity.servers.ports import free_port
+
+    port = free_port()
+    readyz, _ = _metrics_port_probes(port)
     ingest = ingest_factory(  # type: ignore[operator]
         LORACITY_METRICS_PORT=str(port), LORACITY_MQTT_RECEIVE_MAXIMUM="500")
     ingest.wait_subscribed()
@@ -218,12 +221,6 @@ def test_database_outage_mid_stream(
         publish(mqtt_url=mqtt_url, messages=messages[2000:4000])
         wait_until(lambda: readyz() == 503, timeout=15, what="/readyz to report the outage")
         assert ingest.proc.poll() is None, ingest.log()
-        # Backpressure: what ingest holds unacknowledged stops at the Receive Maximum it asked
-        # for; the broker keeps the other 1500 messages.
-        if broker_is_v5:
-            wait_until(lambda: backlog() == 500, timeout=15, what="the backlog to fill up")
-            time.sleep(1)
-            assert backlog() == 500
     finally:
         restartable_postgres.start()  # type: ignore[attr-defined]
     publish(mqtt_url=mqtt_url, messages=messages[4000:])
@@ -233,6 +230,40 @@ def test_database_outage_mid_stream(
     assert ingest.terminate() == 0
     assert _count(database_url, "measurements") == 12_000
     assert "retrying" in ingest.log()
+
+
+@pytest.mark.receive_maximum
+@pytest.mark.slow
+@pytest.mark.timeout(120)  # a PostgreSQL stop/start
+def test_backlog_stops_at_receive_maximum_while_the_database_is_away(
+    restartable_postgres: object, database_url: str, mqtt_url: str, scope: Scope,
+    ingest_factory: object,
+) -> None:
+    import time
+
+    from loracity.servers.ports import free_port
+
+    port = free_port()
+    readyz, backlog = _metrics_port_probes(port)
+    ingest = ingest_factory(  # type: ignore[operator]
+        LORACITY_METRICS_PORT=str(port), LORACITY_MQTT_RECEIVE_MAXIMUM="500",
+        LORACITY_MQTT_PROTOCOL="5")
+    ingest.wait_subscribed()
+    messages = scope.stream(count=2000, devices=20)
+    restartable_postgres.stop()  # type: ignore[attr-defined]
+    try:
+        publish(mqtt_url=mqtt_url, messages=messages)
+        wait_until(lambda: readyz() == 503, timeout=15, what="/readyz to report the outage")
+        # What ingest holds unacknowledged stops at the Receive Maximum it asked for; the
+        # broker keeps the other 1500 messages.
+        wait_until(lambda: backlog() == 500, timeout=15, what="the backlog to fill up")
+        time.sleep(1)
+        assert backlog() == 500
+    finally:
+        restartable_postgres.start()  # type: ignore[attr-defined]
+    wait_until(lambda: _count(database_url, "uplinks") == 2000, timeout=60,
+               what=f"all 2000 uplinks after the outage (log:\n{ingest.log()[-3000:]})")
+    assert ingest.terminate() == 0
 
 
 @pytest.mark.shared_subscriptions
