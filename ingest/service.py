@@ -26,6 +26,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from ingest.decoding import PayloadDecoder
+from ingest.failpoint import AFTER_COMMIT_BEFORE_ACK, crash_here
 from ingest.metrics import IngestMetrics
 from ingest.process import RawMessage, process_messages
 from lorawan.mqtt_url import MqttEndpoint
@@ -112,6 +113,8 @@ class IngestService:
         self._writer = BatchWriter()
         self._client: mqtt.Client | None = None
         self.totals = WriteResult()
+        self.received = 0  # messages handed to us by the broker
+        self.acknowledged = 0  # QoS 1 messages we acknowledged (after their batch committed)
 
     # --- readiness -------------------------------------------------------------------------
     def ready(self) -> tuple[bool, str]:
@@ -174,6 +177,7 @@ class IngestService:
             self._socket_opened_at = time.monotonic()
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        self.received += 1
         self.metrics.received.inc()
         self.metrics.backlog.inc()
         self._queue.put(_Item(msg.topic, bytes(msg.payload), msg.mid, msg.qos,
@@ -229,6 +233,8 @@ class IngestService:
                 elif not self._db_ok:
                     self._probe_database()
             # Final drain: whatever arrived before the stop is written and acknowledged.
+            log.info("stopping: %d messages received so far; writing and acknowledging them",
+                     self.received)
             leftovers = self._drain_now()
             if leftovers:
                 self._flush(items=leftovers, stop=None)
@@ -239,8 +245,10 @@ class IngestService:
             client.loop_stop()
             if self._conn is not None:
                 self._conn.close()
-            log.info("ingest stopped: %d stored, %d duplicates, %d dead letters",
-                     self.totals.stored, self.totals.duplicates, self.totals.dead_letters)
+            log.info("ingest stopped: %d stored, %d duplicates, %d dead letters"
+                     " (%d messages received, %d acknowledged)",
+                     self.totals.stored, self.totals.duplicates, self.totals.dead_letters,
+                     self.received, self.acknowledged)
 
     def _connack_overdue(self) -> bool:
         # Some MQTT 3.1.1-only brokers (amqtt) neither answer nor close on a v5 CONNECT; with
@@ -315,6 +323,7 @@ class IngestService:
         self.metrics.batch_seconds.observe(time.perf_counter() - started)
         self.metrics.batch_size.observe(len(items))
         self._account(result)
+        crash_here(AFTER_COMMIT_BEFORE_ACK)
         self._ack(items)
 
     def _write_isolating(self, *, items: Sequence[_Item]) -> WriteResult:
@@ -408,5 +417,6 @@ class IngestService:
             # recognises it as a duplicate.
             if item.qos > 0 and item.generation == generation:
                 client.ack(item.mid, item.qos)
+                self.acknowledged += 1
         self.metrics.backlog.dec(len(items))
 

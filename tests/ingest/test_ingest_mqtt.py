@@ -15,8 +15,14 @@ from tests.ingest.helpers import (
     IngestProcess,
     PublisherThread,
     Scope,
+    frame_key,
+    metric,
     publish,
+    received_at_stop,
     scalar,
+    stop_summary,
+    stored_frame_keys,
+    take_session,
     wait_until,
 )
 
@@ -101,12 +107,47 @@ def test_duplicates_are_stored_once_and_fcnt_reset_is_new(
     first = scope.ttn_up(dev=3, f_cnt=65535, when=BASE_TIME)
     wrapped = scope.ttn_up(dev=3, f_cnt=0, when=BASE_TIME + timedelta(minutes=10))
     rebooted = scope.ttn_up(dev=3, f_cnt=1, when=BASE_TIME + timedelta(minutes=20))
-    publish(mqtt_url=mqtt_url, messages=[first, first, wrapped, rebooted, first, rebooted])
+    publish(mqtt_url=mqtt_url, messages=[first, wrapped, rebooted])
     wait_until(lambda: _count(database_url, "uplinks") == 3, timeout=20, what="3 uplinks")
-    ingest.terminate()
-    assert _count(database_url, "uplinks") == 3
-    assert _count(database_url, "measurements") == 6  # 2 per frame, never doubled
-    assert "3 duplicates" in ingest.log()
+    # The repeats come in a later batch, so only the database's frame key can spot them; the
+    # frame after them shows when they have been through.
+    after = scope.ttn_up(dev=4, f_cnt=1, when=BASE_TIME + timedelta(minutes=30))
+    publish(mqtt_url=mqtt_url, messages=[first, rebooted, after])
+    wait_until(lambda: _count(database_url, "uplinks") >= 4, timeout=20, what="4 uplinks")
+    assert ingest.terminate() == 0
+    assert _count(database_url, "uplinks") == 4
+    assert _count(database_url, "measurements") == 8  # 2 per frame, never doubled
+    summary = stop_summary(ingest.log())
+    assert (summary.stored, summary.duplicates) == (4, 2)
+
+
+@pytest.mark.timeout(120)  # two ingest processes writing 3000 frames each
+def test_two_processes_given_the_same_frames_store_each_once(
+    database_url: str, mqtt_url: str, scope: Scope, ingest_factory: object,
+) -> None:
+    """Two ingests with their own subscriptions both receive every frame: nothing but the
+    database's frame key stands between them and storing each frame twice."""
+    from loracity.servers.ports import free_port
+
+    ports = [free_port(), free_port()]
+    ingests = [ingest_factory(LORACITY_METRICS_PORT=str(p))  # type: ignore[operator]
+               for p in ports]
+    for ingest in ingests:
+        ingest.wait_subscribed()
+    publish(mqtt_url=mqtt_url, messages=scope.stream(count=3000, devices=30))
+    for port in ports:
+        wait_until(lambda p=port: metric(p, "loracity_ingest_received_total") == 3000
+                   and metric(p, "loracity_ingest_backlog") == 0,
+                   timeout=60, what="both ingests to handle all 3000 messages")
+    summaries = []
+    for ingest in ingests:
+        assert ingest.terminate() == 0
+        summaries.append(stop_summary(ingest.log()))
+    assert _count(database_url, "uplinks") == 3000
+    assert _count(database_url, "measurements") == 6000
+    assert _count(database_url, "receptions") == 3000
+    assert sum(x.stored for x in summaries) == 3000
+    assert sum(x.duplicates for x in summaries) == 3000
 
 
 def test_malformed_messages_are_dead_lettered_and_good_ones_stored(
@@ -293,22 +334,34 @@ def test_two_replicas_on_a_shared_subscription_store_each_uplink_once(
     assert all(n > 0 for n in stored), "both replicas must share the load"
 
 
-def test_sigterm_flushes_acknowledges_and_exits_zero(
+@pytest.mark.durable_sessions
+def test_sigterm_mid_stream_commits_and_acknowledges_everything_received(
     database_url: str, mqtt_url: str, scope: Scope, ingest_factory: object,
 ) -> None:
     client_id = f"ingest-term-{uuid.uuid4().hex[:6]}"
-    ingest = ingest_factory(client_id)  # type: ignore[operator]
+    ingest = ingest_factory(client_id, LORACITY_BATCH_SIZE="200")  # type: ignore[operator]
     ingest.wait_subscribed()
-    publish(mqtt_url=mqtt_url, messages=scope.stream(count=3000, devices=30))
-    assert ingest.terminate() == 0
-    stored_before_restart = _count(database_url, "uplinks")
-    # Whatever was not acknowledged comes back to the same session; nothing is stored twice.
-    again = ingest_factory(client_id)  # type: ignore[operator]
-    again.wait_subscribed()
-    wait_until(lambda: _count(database_url, "uplinks") == 3000, timeout=30, what="3000 uplinks")
-    assert again.terminate() == 0
-    assert stored_before_restart <= 3000
-    assert _count(database_url, "measurements") == 6000
+    messages = scope.stream(count=6000, devices=60)
+    publisher = PublisherThread(mqtt_url=mqtt_url, messages=messages)
+    publisher.start()
+    wait_until(lambda: _count(database_url, "uplinks") >= 600, timeout=30,
+               what="the first 600 uplinks")
+    assert ingest.terminate() == 0  # while the stream goes on
+    log = ingest.log()
+    summary = stop_summary(log)
+    # Everything received before the signal was committed and acknowledged ...
+    assert summary.acknowledged >= received_at_stop(log)
+    stored = stored_frame_keys(database_url)
+    assert len(stored) == summary.stored == summary.acknowledged
+    assert summary.duplicates == summary.dead_letters == 0
+    # ... and the broker holds exactly the rest for the session: nothing stored comes back.
+    publisher.join(60)
+    assert publisher.error is None
+    assert publisher.published == 6000
+    rest = [frame_key(p) for p in take_session(mqtt_url=mqtt_url, client_id=client_id)]
+    assert len(rest) == 6000 - len(stored) > 0, "the signal came after the stream ended"
+    assert stored.isdisjoint(rest)
+    assert stored | set(rest) == {frame_key(p) for _, p in messages}
 
 
 @pytest.mark.slow
