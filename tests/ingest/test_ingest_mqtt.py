@@ -364,6 +364,99 @@ def test_sigterm_mid_stream_commits_and_acknowledges_everything_received(
     assert stored | set(rest) == {frame_key(p) for _, p in messages}
 
 
+@pytest.mark.durable_sessions
+def test_crash_between_commit_and_acknowledgement_stores_the_redelivered_batch_once(
+    database_url: str, mqtt_url: str, scope: Scope, ingest_factory: object,
+) -> None:
+    from ingest.failpoint import AFTER_COMMIT_BEFORE_ACK, FAILPOINT_EXIT_STATUS
+
+    client_id = f"ingest-fail-{uuid.uuid4().hex[:6]}"
+    first = ingest_factory(  # type: ignore[operator]
+        client_id, LORACITY_TEST_FAILPOINT=AFTER_COMMIT_BEFORE_ACK)
+    first.wait_subscribed()
+    publish(mqtt_url=mqtt_url, messages=scope.stream(count=300, devices=10))
+    assert first.proc.wait(30) == FAILPOINT_EXIT_STATUS, first.log()
+    committed = _count(database_url, "uplinks")  # one batch, committed and never acknowledged
+    assert 0 < committed <= 300
+    second = ingest_factory(client_id)  # type: ignore[operator]
+    wait_until(lambda: _count(database_url, "uplinks") >= 300, timeout=30, what="300 uplinks")
+    assert second.terminate() == 0
+    summary = stop_summary(second.log())
+    # The broker gave the unacknowledged batch back: every frame of it counted as a duplicate.
+    assert summary.duplicates == committed
+    assert summary.stored == 300 - committed
+    assert _count(database_url, "uplinks") == 300
+    assert _count(database_url, "measurements") == 600
+
+
+_HOSTILE_CODECS = """
+device_types:
+  looping-sensor:
+    javascript: looping.js
+    timeout_ms: 100
+  hoarding-sensor:
+    javascript: hoarding.js
+    memory_mb: 32
+    timeout_ms: 10000  # the memory limit, not the clock, must stop this one
+"""
+
+
+@pytest.mark.timeout(60)
+def test_hostile_javascript_codecs_cost_only_their_own_frames(
+    database_url: str, mqtt_url: str, scope: Scope, ingest_factory: object, tmp_path: Path,
+) -> None:
+    """A codec that loops forever or allocates without end, sent through ingest: its frames
+    are kept raw and dead-lettered, the other uplinks of the same batch are stored."""
+    import base64
+
+    import orjson
+
+    from storage.devices import register_device
+    from storage.migrate import migrate
+
+    (tmp_path / "looping.js").write_text("function decodeUplink(input) { while (true) {} }\n")
+    (tmp_path / "hoarding.js").write_text(
+        "function decodeUplink(input) {\n"
+        "  var heap = []; while (true) heap.push(new Array(100000).fill(1.5));\n}\n")
+    config = tmp_path / "codecs.yaml"
+    config.write_text(_HOSTILE_CODECS)
+    looping, hoarding = "0a0b0c0d00000001", "0a0b0c0d00000002"
+    migrate(database_url=database_url)
+    with psycopg.connect(database_url) as conn:
+        register_device(conn=conn, dev_eui=looping, device_type="looping-sensor")
+        register_device(conn=conn, dev_eui=hoarding, device_type="hoarding-sensor")
+
+    def raw_up(dev_eui: str, f_cnt: int) -> tuple[str, bytes]:
+        msg = {"deduplicationId": str(uuid.uuid4()),
+               "time": (BASE_TIME + timedelta(seconds=f_cnt)).isoformat(),
+               "deviceInfo": {"applicationId": scope.app, "devEui": dev_eui},
+               "fCnt": f_cnt, "fPort": 1, "data": base64.b64encode(b"\x01\x02").decode()}
+        return (f"application/{scope.app}/device/{dev_eui}/event/up", orjson.dumps(msg))
+
+    good = scope.stream(count=40, devices=4)
+    hostile = [raw_up(looping, 1), raw_up(hoarding, 1), raw_up(looping, 2), raw_up(hoarding, 2)]
+    # One batch: the hostile frames sit between good ones.
+    messages = [*good[:20], *hostile, *good[20:]]
+    ingest = ingest_factory(  # type: ignore[operator]
+        LORACITY_CODECS_CONFIG=str(config), LORACITY_BATCH_MAX_DELAY_MS="1000")
+    ingest.wait_subscribed()
+    publish(mqtt_url=mqtt_url, messages=messages)
+    wait_until(lambda: _count(database_url, "uplinks") == 44
+               and _count(database_url, "dead_letters") == 4,
+               timeout=30, what=f"44 uplinks and 4 dead letters; log:\n{ingest.log()[-2000:]}")
+    assert ingest.proc.poll() is None
+    with psycopg.connect(database_url) as conn:
+        dead = conn.execute("SELECT reason, detail FROM dead_letters ORDER BY id").fetchall()
+        undecoded = conn.execute("SELECT dev_eui, count(*) FROM uplinks WHERE decoded_by IS NULL"
+                                 " GROUP BY dev_eui ORDER BY 1").fetchall()
+    assert [reason for reason, _ in dead] == ["codec_error"] * 4
+    assert sum("timed out" in detail for _, detail in dead) == 2, dead
+    assert sum("ran out of memory" in detail for _, detail in dead) == 2, dead
+    assert undecoded == [(looping, 2), (hoarding, 2)]
+    assert _count(database_url, "measurements") == 80  # the 40 good frames, 2 values each
+    assert ingest.terminate() == 0
+
+
 @pytest.mark.slow
 def test_broker_restart_reconnects_and_resumes(
     restartable_broker: object, database_url: str, scope: Scope, ingest_factory: object,
