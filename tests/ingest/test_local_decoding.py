@@ -219,6 +219,42 @@ def test_counter_drop_with_a_restarted_frame_counter_is_a_reset(
                        ("people_out_total", "frame_counter_restarted")]
 
 
+def vs133_frame(*, f_cnt: int, when: datetime, values: dict[str, object]) -> RawMessage:
+    """A ChirpStack v4 uplink from a Milesight VS133 with no decoded object."""
+    enc = {c.name: c for c in native_codecs()}["milesight-vs133"].encode(values=values)
+    msg = {"deduplicationId": str(uuid.uuid4()), "time": rfc3339(when),
+           "deviceInfo": {"applicationId": "a", "devEui": DEV_EUI},
+           "fCnt": f_cnt, "fPort": enc.f_port, "data": base64.b64encode(enc.payload).decode()}
+    return RawMessage(f"application/a/device/{DEV_EUI}/event/up", orjson.dumps(msg))
+
+
+def test_reset_flag_and_direct_counts_on_the_writers_staging_path(
+    conn: psycopg.Connection[tuple[object, ...]],
+) -> None:
+    register_device(conn=conn, dev_eui=DEV_EUI, device_type="milesight-vs133")
+    t = [BASE_TIME + timedelta(minutes=15 * i) for i in range(3)]
+    first = vs133_frame(f_cnt=7, when=t[0], values={
+        "line_1_total_in": 100, "line_1_total_out": 50,
+        "line_1_period_in": 3, "line_1_period_out": 1})
+    write(conn, [first], PayloadDecoder(resolver=NativeResolver()))
+    # The redelivered first frame sends the batch down the staging path.
+    write(conn, [first,
+                 vs133_frame(f_cnt=8, when=t[1], values={  # rebooted, and says so
+                     "reset_event": "reset", "line_1_total_in": 4, "line_1_total_out": 2}),
+                 vs133_frame(f_cnt=9, when=t[2], values={  # counted the interval itself
+                     "line_1_total_in": 9, "line_1_total_out": 3,
+                     "line_1_period_in": 5, "line_1_period_out": 1})],
+          PayloadDecoder(resolver=NativeResolver()))
+    assert series(conn, "people_in") == [3.0, 4.0, 5.0]
+    assert series(conn, "people_out") == [1.0, 2.0, 1.0]
+    events = conn.execute("SELECT time, details FROM device_events").fetchall()
+    assert events == [(t[1], {"f_cnt": 8, "counters": [
+        {"quantity": "people_in_total", "channel": 1, "previous": 100.0, "current": 4.0,
+         "reason": "device_reset", "elapsed_s": 900.0},
+        {"quantity": "people_out_total", "channel": 1, "previous": 50.0, "current": 2.0,
+         "reason": "device_reset", "elapsed_s": 900.0}]})]
+
+
 def test_network_decoded_payload_is_used_unless_local_decoding_is_asked(
     conn: psycopg.Connection[tuple[object, ...]],
 ) -> None:
