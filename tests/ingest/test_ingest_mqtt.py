@@ -401,7 +401,7 @@ device_types:
 """
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(45)  # a codec without a time limit must fail this fast
 def test_hostile_javascript_codecs_cost_only_their_own_frames(
     database_url: str, mqtt_url: str, scope: Scope, ingest_factory: object, tmp_path: Path,
 ) -> None:
