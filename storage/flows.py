@@ -140,8 +140,9 @@ def derive(
         elapsed_s = (r.time - state.time).total_seconds()
         delta, reset = interval_delta(
             previous=state.value, current=r.value, elapsed_s=elapsed_s,
+            # A later frame without a higher frame counter: the counter started again.
             frame_counter_restarted=(r.f_cnt is not None and state.f_cnt is not None
-                                     and r.f_cnt < state.f_cnt),
+                                     and r.f_cnt <= state.f_cnt),
             device_reset=r.device_reset)
         if reset is not None:
             out.resets.append(CounterReset(r, state.value, reset, elapsed_s))

@@ -119,3 +119,21 @@ def test_derive_series_with_rollover_reset_late_and_direct_frames() -> None:
         (eui, "people_in_total", 0): CounterState(12, t[2], 2),
         (eui, "people_out_total", 0): CounterState(20, BASE_TIME + timedelta(minutes=80), None),
     }
+
+
+@pytest.mark.parametrize("f_cnt", [0, 5])
+def test_a_drop_after_the_first_reading_with_no_higher_frame_counter_is_a_reset(
+    f_cnt: int,
+) -> None:
+    states: dict[tuple[str, str, int], CounterState] = {}
+    # 65530 → 3 in 15 minutes would be a plausible rollover (+9) were it not for the frame
+    # counter, which did not go on.
+    derived = derive(
+        states=states, readings=[_reading(0, 65530, f_cnt=5), _reading(15, 3, f_cnt=f_cnt)]
+    )
+    assert [x[-1] for x in derived.intervals] == [3.0]
+    assert [x.reason for x in derived.resets] == ["frame_counter_restarted"]
+    # With the frame counter going on it is the rollover.
+    derived = derive(states={}, readings=[_reading(0, 65530, f_cnt=5), _reading(15, 3, f_cnt=6)])
+    assert [x[-1] for x in derived.intervals] == [9.0]
+    assert derived.resets == []
