@@ -190,6 +190,7 @@ def test_malformed_messages_are_dead_lettered_and_good_ones_stored(
 
 @pytest.mark.durable_sessions
 @pytest.mark.slow
+@pytest.mark.timeout(240)  # 20000 uplinks and a restart, on a shared 2-core machine
 def test_kill_9_mid_stream_loses_nothing_and_stores_nothing_twice(
     database_url: str, mqtt_url: str, scope: Scope, ingest_factory: object,
 ) -> None:
@@ -309,6 +310,7 @@ def test_backlog_stops_at_receive_maximum_while_the_database_is_away(
 
 @pytest.mark.shared_subscriptions
 @pytest.mark.slow
+@pytest.mark.timeout(150)  # two ingests storing 10000 uplinks
 def test_two_replicas_on_a_shared_subscription_store_each_uplink_once(
     database_url: str, mqtt_url: str, scope: Scope, ingest_factory: object,
 ) -> None:
