@@ -18,7 +18,15 @@ from ingest.decoding import CodecResolver, decode_with
 from lorawan.envelopes import parse_message
 from lorawan.errors import LorawanError
 from lorawan.uplink import SourceFormat, Uplink
-from storage.flows import COUNTER_TO_INTERVAL, CounterReading, CounterState, derive
+from storage.flows import (
+    COUNTER_TO_INTERVAL,
+    CounterReading,
+    CounterState,
+    Derived,
+    derive,
+    reports_reset,
+    save,
+)
 
 
 @dataclass(slots=True)
@@ -99,12 +107,13 @@ def _redecode_device(*, conn: psycopg.Connection[Any], dev_eui: str, codec: Any,
             if m.quantity in COUNTER_TO_INTERVAL:
                 direct = (COUNTER_TO_INTERVAL[m.quantity], m.channel) in quantities
                 readings.append(CounterReading(dev_eui, m.quantity, m.channel, received_at,
-                                               m.value, direct))
+                                               m.value, direct, f_cnt,
+                                               reports_reset(stored.decoded)))
     first_time = rows[0][0]
     states = _states_before(conn=conn, dev_eui=dev_eui, before=first_time)
     readings.sort(key=lambda r: (r.quantity, r.channel, r.time))
-    intervals = derive(readings=readings, states=states)
-    new_rows.extend(intervals)
+    derived = derive(readings=readings, states=states)
+    new_rows.extend(derived.intervals)
     with conn.cursor() as cur:
         if updates:
             cur.executemany("UPDATE uplinks SET decoded = %s, decoded_by = %s"
@@ -112,22 +121,24 @@ def _redecode_device(*, conn: psycopg.Connection[Any], dev_eui: str, codec: Any,
         if new_rows:
             cur.executemany("INSERT INTO measurements (time, dev_eui, quantity, channel, value)"
                             " VALUES (%s, %s, %s, %s, %s)", new_rows)
-        # The stored state follows the newest reading, if this run touched it.
-        cur.executemany(
-            "UPDATE counter_state SET value = %s WHERE dev_eui = %s AND quantity = %s"
-            " AND channel = %s AND time = %s",
-            [(r.value, r.dev_eui, r.quantity, r.channel, r.time) for r in readings])
+    # The stored state follows the newest reading unless a newer frame set it; a series whose
+    # frames all failed to decode before has no state yet and gets one here.
+    keys = {(r.dev_eui, r.quantity, r.channel) for r in readings}
+    save(conn=conn, states={k: states[k] for k in keys},
+         derived=Derived(resets=derived.resets), redecode=True)
     report.measurements += len(new_rows)
 
 
 def _states_before(*, conn: psycopg.Connection[Any], dev_eui: str,
                    before: datetime) -> dict[tuple[str, str, int], CounterState]:
     rows = conn.execute(
-        "SELECT DISTINCT ON (quantity, channel) quantity, channel, value, time FROM measurements"
-        " WHERE dev_eui = %s AND quantity = ANY(%s) AND time < %s"
+        "SELECT DISTINCT ON (quantity, channel) quantity, channel, value, time,"
+        " (SELECT max(u.f_cnt) FROM uplinks u WHERE u.dev_eui = m.dev_eui"
+        "  AND u.received_at = m.time)"
+        " FROM measurements m WHERE dev_eui = %s AND quantity = ANY(%s) AND time < %s"
         " ORDER BY quantity, channel, time DESC",
         (dev_eui, list(COUNTER_TO_INTERVAL), before)).fetchall()
-    return {(dev_eui, r[0], int(r[1])): CounterState(float(r[2]), r[3]) for r in rows}
+    return {(dev_eui, r[0], int(r[1])): CounterState(float(r[2]), r[3], r[4]) for r in rows}
 
 
 def _stored_uplink(*, dev_eui: str, received_at: datetime, f_cnt: int, f_port: int,

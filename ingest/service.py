@@ -26,6 +26,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from ingest.decoding import PayloadDecoder
+from ingest.failpoint import AFTER_COMMIT_BEFORE_ACK, crash_here
 from ingest.metrics import IngestMetrics
 from ingest.process import RawMessage, process_messages
 from lorawan.mqtt_url import MqttEndpoint
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 
 
 _CONNACK_WAIT_S = 4.0
+_DISCONNECT_WAIT_S = 5.0
 _PROBE_EVERY_S = 2.0
 # CONNACK reason codes that no retry can fix (MQTT 3.1.1 return codes 4/5, MQTT 5 0x86/0x87).
 _BAD_CREDENTIALS = (4, 5, 134, 135)
@@ -102,6 +104,9 @@ class IngestService:
         self._protocol_rejected = False
         self._ever_connected = False
         self._closing = False  # set while we disconnect on purpose
+        self._disconnected = threading.Event()  # set by on_disconnect
+        self._barrier = threading.Event()  # set when the broker answers our last UNSUBSCRIBE
+        self._barrier_mid: int | None = None
         self._fatal: str | None = None  # set by paho's thread, raised by run()
         self._unreachable_logged = False
         self._socket_opened_at: float | None = None  # TCP up, CONNACK not yet seen
@@ -112,6 +117,8 @@ class IngestService:
         self._writer = BatchWriter()
         self._client: mqtt.Client | None = None
         self.totals = WriteResult()
+        self.received = 0  # messages handed to us by the broker
+        self.acknowledged = 0  # QoS 1 messages we acknowledged (after their batch committed)
 
     # --- readiness -------------------------------------------------------------------------
     def ready(self) -> tuple[bool, str]:
@@ -156,6 +163,7 @@ class IngestService:
                        reason_code: ReasonCode, properties: Properties | None) -> None:
         with self._lock:
             self._connected = False
+        self._disconnected.set()
         self.metrics.mqtt_connected.set(0)
         if self._closing:
             log.info("disconnected from the broker")
@@ -174,6 +182,7 @@ class IngestService:
             self._socket_opened_at = time.monotonic()
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        self.received += 1
         self.metrics.received.inc()
         self.metrics.backlog.inc()
         self._queue.put(_Item(msg.topic, bytes(msg.payload), msg.mid, msg.qos,
@@ -196,6 +205,7 @@ class IngestService:
         client.on_connect_fail = self._on_connect_fail
         client.on_socket_open = self._on_socket_open
         client.on_message = self._on_message
+        client.on_unsubscribe = self._on_unsubscribe
         client.reconnect_delay_set(min_delay=1, max_delay=10)
         props = None
         if v5:
@@ -229,18 +239,54 @@ class IngestService:
                 elif not self._db_ok:
                     self._probe_database()
             # Final drain: whatever arrived before the stop is written and acknowledged.
+            log.info("stopping: %d messages received so far; writing and acknowledging them",
+                     self.received)
             leftovers = self._drain_now()
             if leftovers:
                 self._flush(items=leftovers, stop=None)
         finally:
-            client = self._client
-            self._closing = True
-            client.disconnect()
-            client.loop_stop()
+            self._disconnect()
             if self._conn is not None:
                 self._conn.close()
-            log.info("ingest stopped: %d stored, %d duplicates, %d dead letters",
-                     self.totals.stored, self.totals.duplicates, self.totals.dead_letters)
+            log.info("ingest stopped: %d stored, %d duplicates, %d dead letters"
+                     " (%d messages received, %d acknowledged)",
+                     self.totals.stored, self.totals.duplicates, self.totals.dead_letters,
+                     self.received, self.acknowledged)
+
+    def _disconnect(self) -> None:
+        """Disconnect once the broker has processed every acknowledgement we sent.
+
+        Sent is not enough: while messages keep arriving, closing the socket with unread data
+        makes the kernel reset the connection, and the broker then drops the PUBACKs still in
+        its receive buffer and delivers those committed messages again. The broker handles a
+        connection's packets in order, so the answer to an UNSUBSCRIBE sent after the PUBACKs
+        proves they were processed. Then DISCONNECT, and paho calls on_disconnect once it is
+        written.
+        """
+        client = self._client
+        assert client is not None
+        self._closing = True
+        if self._connected_now():
+            self._barrier.clear()
+            result, mid = client.unsubscribe(f"loracity/ack-barrier/{self.options.client_id}")
+            self._barrier_mid = mid
+            if result == mqtt.MQTT_ERR_SUCCESS and not self._barrier.wait(_DISCONNECT_WAIT_S):
+                log.warning("the broker did not confirm our last acknowledgements within "
+                            "%.0fs; it may deliver some committed messages again (stored "
+                            "once, counted as duplicates)", _DISCONNECT_WAIT_S)
+        self._disconnected.clear()
+        if client.disconnect() == mqtt.MQTT_ERR_SUCCESS and self._connected_now():
+            self._disconnected.wait(_DISCONNECT_WAIT_S)
+        client.loop_stop()
+
+    def _on_unsubscribe(self, client: mqtt.Client, userdata: Any, mid: int,
+                        reason_codes: Any, properties: Properties | None) -> None:
+        if mid == self._barrier_mid:
+            self._barrier.set()
+
+    def _connected_now(self) -> bool:
+        with self._lock:
+            return self._connected
 
     def _connack_overdue(self) -> bool:
         # Some MQTT 3.1.1-only brokers (amqtt) neither answer nor close on a v5 CONNECT; with
@@ -253,10 +299,7 @@ class IngestService:
         log.info("no answer to MQTT %s; trying MQTT %s",
                  "5" if self._protocol == mqtt.MQTTv5 else "3.1.1",
                  "5" if protocol == mqtt.MQTTv5 else "3.1.1")
-        assert self._client is not None
-        self._closing = True
-        self._client.disconnect()
-        self._client.loop_stop()
+        self._disconnect()
         self._closing = False
         self._protocol = protocol
         self._protocol_rejected = False
@@ -315,6 +358,7 @@ class IngestService:
         self.metrics.batch_seconds.observe(time.perf_counter() - started)
         self.metrics.batch_size.observe(len(items))
         self._account(result)
+        crash_here(AFTER_COMMIT_BEFORE_ACK)
         self._ack(items)
 
     def _write_isolating(self, *, items: Sequence[_Item]) -> WriteResult:
@@ -408,5 +452,6 @@ class IngestService:
             # recognises it as a duplicate.
             if item.qos > 0 and item.generation == generation:
                 client.ack(item.mid, item.qos)
+                self.acknowledged += 1
         self.metrics.backlog.dec(len(items))
 

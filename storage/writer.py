@@ -24,6 +24,7 @@ from storage.flows import (
     CounterReading,
     derive_for_new_frames,
     derive_for_readings,
+    reports_reset,
 )
 
 _STAGING_DDL = """
@@ -460,5 +461,6 @@ def _counter_readings(uplinks: list[StoredUplink]) -> list[CounterReading]:
             if interval is not None:
                 readings.append(CounterReading(
                     su.uplink.dev_eui, m.quantity, m.channel, su.uplink.received_at, m.value,
-                    (interval, m.channel) in present))
+                    (interval, m.channel) in present, su.uplink.f_cnt,
+                    reports_reset(su.decoded)))
     return readings

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Callable
 
 import pytest
 from hypothesis import settings
 
 from devservers import MqttBroker, PostgresServer
 from storage.timescale import TimescaleAvailability, timescaledb_available
+from tests.broker_features import probe_durable_inflight, probe_receive_maximum
 
 pytest_plugins = ["devservers.pytest_plugin"]
 
@@ -71,10 +73,39 @@ def _skip_without_server_feature(request: pytest.FixtureRequest) -> None:
         if reason:
             pytest.skip(reason)
     if request.node.get_closest_marker("durable_sessions") is not None:
-        broker = request.getfixturevalue("mqtt_broker")
-        if not broker.durable_sessions:
-            pytest.skip(
-                f"the {broker.origin} broker ({broker.description}) drops QoS 1 messages that "
-                "were in flight to a client that died, so exactly-once after kill -9 cannot be "
-                "shown on it; install mosquitto or set LORACITY_TEST_MQTT_URL"
-            )
+        reason = request.getfixturevalue("broker_lacks")("durable_inflight")
+        if reason:
+            pytest.skip(reason)
+    if request.node.get_closest_marker("receive_maximum") is not None:
+        reason = request.getfixturevalue("broker_lacks")("receive_maximum")
+        if reason:
+            pytest.skip(reason)
+
+
+_FEATURES = {
+    "durable_inflight": (probe_durable_inflight,
+                         "exactly-once after kill -9 cannot be shown on it"),
+    "receive_maximum": (probe_receive_maximum, "backpressure cannot be shown on it"),
+}
+
+
+@pytest.fixture(scope="session")
+def broker_lacks(mqtt_broker: MqttBroker) -> Callable[[str], str | None]:
+    """``broker_lacks(feature)``: why the run's broker lacks ``feature``, or ``None``.
+
+    Probed once per run by trying the feature (tests/broker_features.py), also for a broker
+    from LORACITY_TEST_MQTT_URL.
+    """
+    seen: dict[str, str | None] = {}
+
+    def lacks(feature: str) -> str | None:
+        if feature not in seen:
+            probe, consequence = _FEATURES[feature]
+            found = probe(mqtt_broker.url)
+            seen[feature] = None if found is None else (
+                f"the {mqtt_broker.origin} broker ({mqtt_broker.description}) failed the "
+                f"{feature} probe: {found}; {consequence} (use mosquitto 2 or set "
+                "LORACITY_TEST_MQTT_URL to a broker that has it)")
+        return seen[feature]
+
+    return lacks

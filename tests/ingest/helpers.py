@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -208,3 +209,91 @@ class PublisherThread(threading.Thread):
             self.published = publish(mqtt_url=self.mqtt_url, messages=self.messages)
         except BaseException as exc:  # reported by the test
             self.error = exc
+
+
+@dataclass(frozen=True)
+class StopSummary:
+    """What ``loracity ingest`` logged when it stopped cleanly."""
+
+    stored: int
+    duplicates: int
+    dead_letters: int
+    received: int
+    acknowledged: int
+
+
+_STOPPED = re.compile(r"ingest stopped: (\d+) stored, (\d+) duplicates, (\d+) dead letters"
+                      r" \((\d+) messages received, (\d+) acknowledged\)")
+
+
+def stop_summary(log: str) -> StopSummary:
+    """The summary line of a clean stop; fails the test when there is none."""
+    found = _STOPPED.findall(log)
+    assert len(found) == 1, f"expected one 'ingest stopped' line; log:\n{log[-3000:]}"
+    return StopSummary(*(int(n) for n in found[0]))
+
+
+def received_at_stop(log: str) -> int:
+    """How many messages ingest had received when it noticed it was asked to stop."""
+    found = re.findall(r"stopping: (\d+) messages received so far", log)
+    assert len(found) == 1, f"expected one 'stopping:' line; log:\n{log[-3000:]}"
+    return int(found[0])
+
+
+def frame_key(payload: bytes) -> tuple[str, int]:
+    """(dev_eui, f_cnt) of a TTN v3 uplink message as :class:`Scope` writes them."""
+    msg = orjson.loads(payload)
+    return (msg["end_device_ids"]["dev_eui"].lower(), int(msg["uplink_message"].get("f_cnt", 0)))
+
+
+def stored_frame_keys(database_url: str) -> set[tuple[str, int]]:
+    """(dev_eui, f_cnt) of every stored uplink."""
+    with psycopg.connect(database_url) as conn:
+        return {(r[0], int(r[1])) for r in conn.execute("SELECT dev_eui, f_cnt FROM uplinks")}
+
+
+def take_session(*, mqtt_url: str, client_id: str, quiet_s: float = 2.0,
+                 timeout: float = 60) -> list[bytes]:
+    """Resume ``client_id``'s persistent session, take every message the broker still holds
+    for it (acknowledging them) until none comes for ``quiet_s``, then end the session."""
+    ep = MqttEndpoint.parse(mqtt_url)
+    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id=client_id,
+                         protocol=mqtt.MQTTv311, clean_session=False)
+    got: list[bytes] = []
+    last = [time.monotonic()]
+    connected = threading.Event()
+
+    def on_message(_c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        got.append(bytes(msg.payload))
+        last[0] = time.monotonic()
+
+    client.on_message = on_message
+    client.on_connect = lambda *_: connected.set()
+    client.connect(ep.host, ep.port)
+    client.loop_start()
+    try:
+        assert connected.wait(10), "the broker did not accept the session's client id"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() - last[0] < quiet_s:
+            assert time.monotonic() < deadline, f"messages kept coming ({len(got)})"
+            time.sleep(0.1)
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    # End the session so the broker keeps nothing for it.
+    cleaner = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id=client_id,
+                          protocol=mqtt.MQTTv311, clean_session=True)
+    cleaner.connect(ep.host, ep.port)
+    cleaner.loop(timeout=0.5)
+    cleaner.disconnect()
+    return got
+
+
+def metric(port: int, name: str) -> float:
+    """One unlabelled metric of an ingest's /metrics endpoint."""
+    import urllib.request
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+        body = r.read().decode()
+    line = next(x for x in body.splitlines() if x.startswith(f"{name} "))
+    return float(line.split()[1])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,8 +15,14 @@ from tests.ingest.helpers import (
     IngestProcess,
     PublisherThread,
     Scope,
+    frame_key,
+    metric,
     publish,
+    received_at_stop,
     scalar,
+    stop_summary,
+    stored_frame_keys,
+    take_session,
     wait_until,
 )
 
@@ -102,12 +108,47 @@ def test_duplicates_are_stored_once_and_fcnt_reset_is_new(
     first = scope.ttn_up(dev=3, f_cnt=65535, when=BASE_TIME)
     wrapped = scope.ttn_up(dev=3, f_cnt=0, when=BASE_TIME + timedelta(minutes=10))
     rebooted = scope.ttn_up(dev=3, f_cnt=1, when=BASE_TIME + timedelta(minutes=20))
-    publish(mqtt_url=mqtt_url, messages=[first, first, wrapped, rebooted, first, rebooted])
+    publish(mqtt_url=mqtt_url, messages=[first, wrapped, rebooted])
     wait_until(lambda: _count(database_url, "uplinks") == 3, timeout=20, what="3 uplinks")
-    ingest.terminate()
-    assert _count(database_url, "uplinks") == 3
-    assert _count(database_url, "measurements") == 6  # 2 per frame, never doubled
-    assert "3 duplicates" in ingest.log()
+    # The repeats come in a later batch, so only the database's frame key can spot them; the
+    # frame after them shows when they have been through.
+    after = scope.ttn_up(dev=4, f_cnt=1, when=BASE_TIME + timedelta(minutes=30))
+    publish(mqtt_url=mqtt_url, messages=[first, rebooted, after])
+    wait_until(lambda: _count(database_url, "uplinks") >= 4, timeout=20, what="4 uplinks")
+    assert ingest.terminate() == 0
+    assert _count(database_url, "uplinks") == 4
+    assert _count(database_url, "measurements") == 8  # 2 per frame, never doubled
+    summary = stop_summary(ingest.log())
+    assert (summary.stored, summary.duplicates) == (4, 2)
+
+
+@pytest.mark.timeout(120)  # two ingest processes writing 3000 frames each
+def test_two_processes_given_the_same_frames_store_each_once(
+    database_url: str, mqtt_url: str, scope: Scope, ingest_factory: object,
+) -> None:
+    """Two ingests with their own subscriptions both receive every frame: nothing but the
+    database's frame key stands between them and storing each frame twice."""
+    from devservers.ports import free_port
+
+    ports = [free_port(), free_port()]
+    ingests = [ingest_factory(LORACITY_METRICS_PORT=str(p))  # type: ignore[operator]
+               for p in ports]
+    for ingest in ingests:
+        ingest.wait_subscribed()
+    publish(mqtt_url=mqtt_url, messages=scope.stream(count=3000, devices=30))
+    for port in ports:
+        wait_until(lambda p=port: metric(p, "loracity_ingest_received_total") == 3000
+                   and metric(p, "loracity_ingest_backlog") == 0,
+                   timeout=60, what="both ingests to handle all 3000 messages")
+    summaries = []
+    for ingest in ingests:
+        assert ingest.terminate() == 0
+        summaries.append(stop_summary(ingest.log()))
+    assert _count(database_url, "uplinks") == 3000
+    assert _count(database_url, "measurements") == 6000
+    assert _count(database_url, "receptions") == 3000
+    assert sum(x.stored for x in summaries) == 3000
+    assert sum(x.duplicates for x in summaries) == 3000
 
 
 def test_malformed_messages_are_dead_lettered_and_good_ones_stored(
@@ -150,6 +191,7 @@ def test_malformed_messages_are_dead_lettered_and_good_ones_stored(
 
 @pytest.mark.durable_sessions
 @pytest.mark.slow
+@pytest.mark.timeout(240)  # 20000 uplinks and a restart, on a shared 2-core machine
 def test_kill_9_mid_stream_loses_nothing_and_stores_nothing_twice(
     database_url: str, mqtt_url: str, scope: Scope, ingest_factory: object,
 ) -> None:
@@ -179,20 +221,10 @@ def test_kill_9_mid_stream_loses_nothing_and_stores_nothing_twice(
     assert scalar(database_url, "SELECT count(DISTINCT (dev_eui, f_cnt)) FROM uplinks") == 20_000
 
 
-@pytest.mark.slow
-def test_database_outage_mid_stream(
-    restartable_postgres: object, database_url: str, mqtt_url: str, scope: Scope,
-    ingest_factory: object, mqtt_broker: object,
-) -> None:
-    import time
+def _metrics_port_probes(port: int) -> tuple[Callable[[], int], Callable[[], float]]:
+    """``readyz()`` (the HTTP status) and ``backlog()`` (the gauge) of an ingest's port."""
     import urllib.error
     import urllib.request
-
-    from devservers.ports import free_port
-
-    port = free_port()
-    # MQTT 3.1.1 has no Receive Maximum: there the broker's own in-flight limit bounds it.
-    broker_is_v5 = bool(getattr(mqtt_broker, "mqtt5", False))
 
     def readyz() -> int:
         try:
@@ -207,6 +239,19 @@ def test_database_outage_mid_stream(
         line = next(x for x in body.splitlines() if x.startswith("loracity_ingest_backlog "))
         return float(line.split()[1])
 
+    return readyz, backlog
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)  # a PostgreSQL stop/start and 6000 uplinks on a shared 2-core machine
+def test_database_outage_mid_stream(
+    restartable_postgres: object, database_url: str, mqtt_url: str, scope: Scope,
+    ingest_factory: object,
+) -> None:
+    from devservers.ports import free_port
+
+    port = free_port()
+    readyz, _ = _metrics_port_probes(port)
     ingest = ingest_factory(  # type: ignore[operator]
         LORACITY_METRICS_PORT=str(port), LORACITY_MQTT_RECEIVE_MAXIMUM="500")
     ingest.wait_subscribed()
@@ -219,12 +264,6 @@ def test_database_outage_mid_stream(
         publish(mqtt_url=mqtt_url, messages=messages[2000:4000])
         wait_until(lambda: readyz() == 503, timeout=15, what="/readyz to report the outage")
         assert ingest.proc.poll() is None, ingest.log()
-        # Backpressure: what ingest holds unacknowledged stops at the Receive Maximum it asked
-        # for; the broker keeps the other 1500 messages.
-        if broker_is_v5:
-            wait_until(lambda: backlog() == 500, timeout=15, what="the backlog to fill up")
-            time.sleep(1)
-            assert backlog() == 500
     finally:
         restartable_postgres.start()  # type: ignore[attr-defined]
     publish(mqtt_url=mqtt_url, messages=messages[4000:])
@@ -236,8 +275,43 @@ def test_database_outage_mid_stream(
     assert "retrying" in ingest.log()
 
 
+@pytest.mark.receive_maximum
+@pytest.mark.slow
+@pytest.mark.timeout(120)  # a PostgreSQL stop/start
+def test_backlog_stops_at_receive_maximum_while_the_database_is_away(
+    restartable_postgres: object, database_url: str, mqtt_url: str, scope: Scope,
+    ingest_factory: object,
+) -> None:
+    import time
+
+    from devservers.ports import free_port
+
+    port = free_port()
+    readyz, backlog = _metrics_port_probes(port)
+    ingest = ingest_factory(  # type: ignore[operator]
+        LORACITY_METRICS_PORT=str(port), LORACITY_MQTT_RECEIVE_MAXIMUM="500",
+        LORACITY_MQTT_PROTOCOL="5")
+    ingest.wait_subscribed()
+    messages = scope.stream(count=2000, devices=20)
+    restartable_postgres.stop()  # type: ignore[attr-defined]
+    try:
+        publish(mqtt_url=mqtt_url, messages=messages)
+        wait_until(lambda: readyz() == 503, timeout=15, what="/readyz to report the outage")
+        # What ingest holds unacknowledged stops at the Receive Maximum it asked for; the
+        # broker keeps the other 1500 messages.
+        wait_until(lambda: backlog() == 500, timeout=15, what="the backlog to fill up")
+        time.sleep(1)
+        assert backlog() == 500
+    finally:
+        restartable_postgres.start()  # type: ignore[attr-defined]
+    wait_until(lambda: _count(database_url, "uplinks") == 2000, timeout=60,
+               what=f"all 2000 uplinks after the outage (log:\n{ingest.log()[-3000:]})")
+    assert ingest.terminate() == 0
+
+
 @pytest.mark.shared_subscriptions
 @pytest.mark.slow
+@pytest.mark.timeout(150)  # two ingests storing 10000 uplinks
 def test_two_replicas_on_a_shared_subscription_store_each_uplink_once(
     database_url: str, mqtt_url: str, scope: Scope, ingest_factory: object,
 ) -> None:
@@ -263,22 +337,127 @@ def test_two_replicas_on_a_shared_subscription_store_each_uplink_once(
     assert all(n > 0 for n in stored), "both replicas must share the load"
 
 
-def test_sigterm_flushes_acknowledges_and_exits_zero(
+@pytest.mark.durable_sessions
+def test_sigterm_mid_stream_commits_and_acknowledges_everything_received(
     database_url: str, mqtt_url: str, scope: Scope, ingest_factory: object,
 ) -> None:
     client_id = f"ingest-term-{uuid.uuid4().hex[:6]}"
-    ingest = ingest_factory(client_id)  # type: ignore[operator]
+    ingest = ingest_factory(client_id, LORACITY_BATCH_SIZE="200")  # type: ignore[operator]
     ingest.wait_subscribed()
-    publish(mqtt_url=mqtt_url, messages=scope.stream(count=3000, devices=30))
+    messages = scope.stream(count=6000, devices=60)
+    publisher = PublisherThread(mqtt_url=mqtt_url, messages=messages)
+    publisher.start()
+    wait_until(lambda: _count(database_url, "uplinks") >= 600, timeout=30,
+               what="the first 600 uplinks")
+    assert ingest.terminate() == 0  # while the stream goes on
+    log = ingest.log()
+    summary = stop_summary(log)
+    # Everything received before the signal was committed and acknowledged ...
+    assert summary.acknowledged >= received_at_stop(log)
+    stored = stored_frame_keys(database_url)
+    assert len(stored) == summary.stored == summary.acknowledged
+    assert summary.duplicates == summary.dead_letters == 0
+    # ... and the broker holds exactly the rest for the session: nothing stored comes back.
+    publisher.join(60)
+    assert publisher.error is None
+    assert publisher.published == 6000
+    rest = [frame_key(p) for p in take_session(mqtt_url=mqtt_url, client_id=client_id)]
+    assert len(rest) == 6000 - len(stored) > 0, "the signal came after the stream ended"
+    assert stored.isdisjoint(rest)
+    assert stored | set(rest) == {frame_key(p) for _, p in messages}
+
+
+@pytest.mark.durable_sessions
+def test_crash_between_commit_and_acknowledgement_stores_the_redelivered_batch_once(
+    database_url: str, mqtt_url: str, scope: Scope, ingest_factory: object,
+) -> None:
+    from ingest.failpoint import AFTER_COMMIT_BEFORE_ACK, FAILPOINT_EXIT_STATUS
+
+    client_id = f"ingest-fail-{uuid.uuid4().hex[:6]}"
+    first = ingest_factory(  # type: ignore[operator]
+        client_id, LORACITY_TEST_FAILPOINT=AFTER_COMMIT_BEFORE_ACK)
+    first.wait_subscribed()
+    publish(mqtt_url=mqtt_url, messages=scope.stream(count=300, devices=10))
+    assert first.proc.wait(30) == FAILPOINT_EXIT_STATUS, first.log()
+    committed = _count(database_url, "uplinks")  # one batch, committed and never acknowledged
+    assert 0 < committed <= 300
+    second = ingest_factory(client_id)  # type: ignore[operator]
+    wait_until(lambda: _count(database_url, "uplinks") >= 300, timeout=30, what="300 uplinks")
+    assert second.terminate() == 0
+    summary = stop_summary(second.log())
+    # The broker gave the unacknowledged batch back: every frame of it counted as a duplicate.
+    assert summary.duplicates == committed
+    assert summary.stored == 300 - committed
+    assert _count(database_url, "uplinks") == 300
+    assert _count(database_url, "measurements") == 600
+
+
+_HOSTILE_CODECS = """
+device_types:
+  looping-sensor:
+    javascript: looping.js
+    timeout_ms: 100
+  hoarding-sensor:
+    javascript: hoarding.js
+    memory_mb: 32
+    timeout_ms: 10000  # the memory limit, not the clock, must stop this one
+"""
+
+
+@pytest.mark.timeout(45)  # a codec without a time limit must fail this fast
+def test_hostile_javascript_codecs_cost_only_their_own_frames(
+    database_url: str, mqtt_url: str, scope: Scope, ingest_factory: object, tmp_path: Path,
+) -> None:
+    """A codec that loops forever or allocates without end, sent through ingest: its frames
+    are kept raw and dead-lettered, the other uplinks of the same batch are stored."""
+    import base64
+
+    import orjson
+
+    from storage.devices import register_device
+    from storage.migrate import migrate
+
+    (tmp_path / "looping.js").write_text("function decodeUplink(input) { while (true) {} }\n")
+    (tmp_path / "hoarding.js").write_text(
+        "function decodeUplink(input) {\n"
+        "  var heap = []; while (true) heap.push(new Array(100000).fill(1.5));\n}\n")
+    config = tmp_path / "codecs.yaml"
+    config.write_text(_HOSTILE_CODECS)
+    looping, hoarding = "0a0b0c0d00000001", "0a0b0c0d00000002"
+    migrate(database_url=database_url)
+    with psycopg.connect(database_url) as conn:
+        register_device(conn=conn, dev_eui=looping, device_type="looping-sensor")
+        register_device(conn=conn, dev_eui=hoarding, device_type="hoarding-sensor")
+
+    def raw_up(dev_eui: str, f_cnt: int) -> tuple[str, bytes]:
+        msg = {"deduplicationId": str(uuid.uuid4()),
+               "time": (BASE_TIME + timedelta(seconds=f_cnt)).isoformat(),
+               "deviceInfo": {"applicationId": scope.app, "devEui": dev_eui},
+               "fCnt": f_cnt, "fPort": 1, "data": base64.b64encode(b"\x01\x02").decode()}
+        return (f"application/{scope.app}/device/{dev_eui}/event/up", orjson.dumps(msg))
+
+    good = scope.stream(count=40, devices=4)
+    hostile = [raw_up(looping, 1), raw_up(hoarding, 1), raw_up(looping, 2), raw_up(hoarding, 2)]
+    # One batch: the hostile frames sit between good ones.
+    messages = [*good[:20], *hostile, *good[20:]]
+    ingest = ingest_factory(  # type: ignore[operator]
+        LORACITY_CODECS_CONFIG=str(config), LORACITY_BATCH_MAX_DELAY_MS="1000")
+    ingest.wait_subscribed()
+    publish(mqtt_url=mqtt_url, messages=messages)
+    wait_until(lambda: _count(database_url, "uplinks") == 44
+               and _count(database_url, "dead_letters") == 4,
+               timeout=30, what=f"44 uplinks and 4 dead letters; log:\n{ingest.log()[-2000:]}")
+    assert ingest.proc.poll() is None
+    with psycopg.connect(database_url) as conn:
+        dead = conn.execute("SELECT reason, detail FROM dead_letters ORDER BY id").fetchall()
+        undecoded = conn.execute("SELECT dev_eui, count(*) FROM uplinks WHERE decoded_by IS NULL"
+                                 " GROUP BY dev_eui ORDER BY 1").fetchall()
+    assert [reason for reason, _ in dead] == ["codec_error"] * 4
+    assert sum("timed out" in detail for _, detail in dead) == 2, dead
+    assert sum("ran out of memory" in detail for _, detail in dead) == 2, dead
+    assert undecoded == [(looping, 2), (hoarding, 2)]
+    assert _count(database_url, "measurements") == 80  # the 40 good frames, 2 values each
     assert ingest.terminate() == 0
-    stored_before_restart = _count(database_url, "uplinks")
-    # Whatever was not acknowledged comes back to the same session; nothing is stored twice.
-    again = ingest_factory(client_id)  # type: ignore[operator]
-    again.wait_subscribed()
-    wait_until(lambda: _count(database_url, "uplinks") == 3000, timeout=30, what="3000 uplinks")
-    assert again.terminate() == 0
-    assert stored_before_restart <= 3000
-    assert _count(database_url, "measurements") == 6000
 
 
 @pytest.mark.slow

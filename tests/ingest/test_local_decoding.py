@@ -167,6 +167,92 @@ def test_redecode_replaces_measurements_after_a_codec_fix(
     assert series(conn, "people_in") == [7.0, 7.0]
     assert conn.execute("SELECT count(*) FROM uplinks WHERE decoded_by = %s",
                         (COUNTER,)).fetchone() == (3,)
+    # The next live frame continues from the re-decoded total: its interval is not lost.
+    live = counter_frame(f_cnt=4, when=t[2] + timedelta(minutes=10), total_in=121, total_out=53)
+    write(conn, [live], PayloadDecoder(resolver=NativeResolver()))
+    assert series(conn, "people_in") == [7.0, 7.0, 7.0]
+    assert series(conn, "people_out") == [1.0, 1.0, 1.0]
+
+
+def test_counter_reboot_from_a_high_total_is_a_reset_not_a_crowd(
+    conn: psycopg.Connection[tuple[object, ...]],
+) -> None:
+    register_device(conn=conn, dev_eui=DEV_EUI, device_type=COUNTER)
+    t = [BASE_TIME + timedelta(minutes=15 * i) for i in range(4)]
+    write(conn, [counter_frame(f_cnt=10, when=t[0], total_in=59990, total_out=7),
+                 counter_frame(f_cnt=11, when=t[1], total_in=60000, total_out=9)],
+          PayloadDecoder(resolver=NativeResolver()))
+    # 15 minutes later the total reads 5: a wrap would mean 5541 people through one door in
+    # 900 s (six a second, all the time), so the device rebooted and has counted 5 since.
+    write(conn, [counter_frame(f_cnt=12, when=t[2], total_in=5, total_out=1)],
+          PayloadDecoder(resolver=NativeResolver()))
+    assert series(conn, "people_in") == [10.0, 5.0]
+    assert series(conn, "people_out") == [2.0, 1.0]
+    events = conn.execute("SELECT time, kind, source, details FROM device_events").fetchall()
+    assert events == [(t[2], "counter_reset", "loracity", {"f_cnt": 12, "counters": [
+        {"quantity": "people_in_total", "channel": 0, "previous": 60000.0, "current": 5.0,
+         "reason": "implausible_wrap", "elapsed_s": 900.0},
+        {"quantity": "people_out_total", "channel": 0, "previous": 9.0, "current": 1.0,
+         "reason": "counter_dropped", "elapsed_s": 900.0}]})]
+
+
+def test_counter_drop_with_a_restarted_frame_counter_is_a_reset(
+    conn: psycopg.Connection[tuple[object, ...]],
+) -> None:
+    register_device(conn=conn, dev_eui=DEV_EUI, device_type=COUNTER)
+    t = [BASE_TIME + timedelta(minutes=15 * i) for i in range(3)]
+    # 65530 → 3 in 15 minutes could be a rollover (+9), but the frame counter started again
+    # too: the device rebooted and has counted 3 since.
+    first = counter_frame(f_cnt=40, when=t[0], total_in=65500, total_out=20)
+    write(conn, [first], PayloadDecoder(resolver=NativeResolver()))
+    # With a redelivered frame in it the batch takes the writer's staging path.
+    write(conn, [first, counter_frame(f_cnt=41, when=t[1], total_in=65530, total_out=22),
+                 counter_frame(f_cnt=1, when=t[2], total_in=3, total_out=0)],
+          PayloadDecoder(resolver=NativeResolver()))
+    assert series(conn, "people_in") == [30.0, 3.0]
+    assert series(conn, "people_out") == [2.0, 0.0]
+    reasons = conn.execute(
+        "SELECT x->>'quantity', x->>'reason' FROM device_events,"
+        " jsonb_array_elements(details->'counters') x WHERE time = %s ORDER BY 1",
+        (t[2],)).fetchall()
+    assert reasons == [("people_in_total", "frame_counter_restarted"),
+                       ("people_out_total", "frame_counter_restarted")]
+
+
+def vs133_frame(*, f_cnt: int, when: datetime, values: dict[str, object]) -> RawMessage:
+    """A ChirpStack v4 uplink from a Milesight VS133 with no decoded object."""
+    enc = {c.name: c for c in native_codecs()}["milesight-vs133"].encode(values=values)
+    msg = {"deduplicationId": str(uuid.uuid4()), "time": rfc3339(when),
+           "deviceInfo": {"applicationId": "a", "devEui": DEV_EUI},
+           "fCnt": f_cnt, "fPort": enc.f_port, "data": base64.b64encode(enc.payload).decode()}
+    return RawMessage(f"application/a/device/{DEV_EUI}/event/up", orjson.dumps(msg))
+
+
+def test_reset_flag_and_direct_counts_on_the_writers_staging_path(
+    conn: psycopg.Connection[tuple[object, ...]],
+) -> None:
+    register_device(conn=conn, dev_eui=DEV_EUI, device_type="milesight-vs133")
+    t = [BASE_TIME + timedelta(minutes=15 * i) for i in range(3)]
+    first = vs133_frame(f_cnt=7, when=t[0], values={
+        "line_1_total_in": 100, "line_1_total_out": 50,
+        "line_1_period_in": 3, "line_1_period_out": 1})
+    write(conn, [first], PayloadDecoder(resolver=NativeResolver()))
+    # The redelivered first frame sends the batch down the staging path.
+    write(conn, [first,
+                 vs133_frame(f_cnt=8, when=t[1], values={  # rebooted, and says so
+                     "reset_event": "reset", "line_1_total_in": 4, "line_1_total_out": 2}),
+                 vs133_frame(f_cnt=9, when=t[2], values={  # counted the interval itself
+                     "line_1_total_in": 9, "line_1_total_out": 3,
+                     "line_1_period_in": 5, "line_1_period_out": 1})],
+          PayloadDecoder(resolver=NativeResolver()))
+    assert series(conn, "people_in") == [3.0, 4.0, 5.0]
+    assert series(conn, "people_out") == [1.0, 2.0, 1.0]
+    events = conn.execute("SELECT time, details FROM device_events").fetchall()
+    assert events == [(t[1], {"f_cnt": 8, "counters": [
+        {"quantity": "people_in_total", "channel": 1, "previous": 100.0, "current": 4.0,
+         "reason": "device_reset", "elapsed_s": 900.0},
+        {"quantity": "people_out_total", "channel": 1, "previous": 50.0, "current": 2.0,
+         "reason": "device_reset", "elapsed_s": 900.0}]})]
 
 
 def test_network_decoded_payload_is_used_unless_local_decoding_is_asked(

@@ -21,14 +21,13 @@ _MODULES = (
 
 
 def native_codecs() -> tuple[Codec, ...]:
-    """Return every native codec, in a stable order (modules not written yet are skipped)."""
+    """Return every native codec, in a stable order.
+
+    A module that fails to import raises: a codec silently missing would leave its devices
+    undecoded.
+    """
     found: list[Codec] = []
     for name in _MODULES:
-        try:
-            module = importlib.import_module(f"lorawan.codecs.native.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"lorawan.codecs.native.{name}":
-                raise
-            continue
+        module = importlib.import_module(f"lorawan.codecs.native.{name}")
         found.extend(module.CODECS)
     return tuple(found)

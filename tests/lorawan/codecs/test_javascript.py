@@ -333,6 +333,7 @@ def test_codec_cannot_forge_the_bridge() -> None:
         assert codec.decode(payload=b"\x05", f_port=1).fields == {"real": 5}
 
 
+@pytest.mark.timeout(10)  # a missing time limit must fail here, not hang the run
 def test_infinite_loop_times_out_and_the_codec_recovers(hostile: JavaScriptCodec) -> None:
     started = time.monotonic()
     with pytest.raises(JavaScriptCodecError) as caught:
