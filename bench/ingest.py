@@ -15,7 +15,7 @@ a CHECKPOINT before it:
    measurements), built as tuples beforehand, binary-COPYed into the empty tables: one COPY per
    table per batch, one commit per batch; then the same COPY with its data encoded beforehand,
    which is PostgreSQL's side alone;
-2. writer only: :func:`ingest.process.process_messages` and :class:`storage.writer.BatchWriter`
+2. writer only: :func:`lorawan.pipeline.process_messages` and :class:`storage.writer.BatchWriter`
    in batches, no MQTT; and ``process_messages`` alone;
 3. backlog drain: every message published with QoS 1 to the persistent session of a stopped
    ``loracity ingest`` process, which is then started; timed until every uplink is queryable,
@@ -69,15 +69,15 @@ from _servers import (
 from paho.mqtt.enums import CallbackAPIVersion
 from psycopg.copy import Copy, FileWriter
 
-from ingest.decoding import PayloadDecoder
-from ingest.process import RawMessage, process_messages
+from lorawan.batch import Batch, WriteResult
 from lorawan.codecs.registry import CodecRegistry
+from lorawan.decoding import PayloadDecoder
 from lorawan.envelopes import parse_message
 from lorawan.mqtt_url import MqttEndpoint
+from lorawan.pipeline import RawMessage, process_messages
 from lorawan.uplink import Uplink
 from simulators.generator import generate_messages
 from simulators.loading import load_scenario
-from storage.batch import Batch, WriteResult
 from storage.writer import BatchWriter, configure_connection
 from tests.ingest.helpers import Scope, publish
 

@@ -25,12 +25,12 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from ingest.decoding import PayloadDecoder
 from ingest.metrics import IngestMetrics
-from ingest.process import RawMessage, process_messages
+from lorawan.batch import Batch, DeadLetter, WriteResult
+from lorawan.decoding import PayloadDecoder
 from lorawan.mqtt_url import MqttEndpoint
+from lorawan.pipeline import RawMessage, process_messages
 from lorawan.topics import DEFAULT_TOPICS
-from storage.batch import Batch, DeadLetter, WriteResult
 from storage.writer import BatchWriter, configure_connection
 
 log = logging.getLogger(__name__)

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import psycopg
 
-from ingest.decoding import PayloadDecoder
-from ingest.process import RawMessage, process_messages
 from loracity.scenario_devices import register_scenario_devices
 from lorawan.codecs.registry import CodecRegistry
+from lorawan.decoding import PayloadDecoder
+from lorawan.pipeline import RawMessage, process_messages
 from simulators.generator import Simulation
 from simulators.loading import Scenario, load_scenario
 from storage.writer import BatchWriter, configure_connection

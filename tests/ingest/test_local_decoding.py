@@ -12,11 +12,11 @@ import orjson
 import psycopg
 import pytest
 
-from ingest.decoding import PayloadDecoder
-from ingest.process import RawMessage, process_messages
 from ingest.redecode import redecode
 from lorawan.codecs.base import Codec
 from lorawan.codecs.native import native_codecs
+from lorawan.decoding import PayloadDecoder
+from lorawan.pipeline import RawMessage, process_messages
 from storage.devices import register_device
 from storage.migrate import TimescaleOptions, migrate
 from storage.writer import BatchWriter, configure_connection

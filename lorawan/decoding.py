@@ -17,10 +17,10 @@ from typing import Any, Protocol
 
 import psycopg
 
+from lorawan.batch import StoredUplink
 from lorawan.codecs.base import Codec, Measurement
 from lorawan.errors import CodecError
 from lorawan.uplink import Uplink
-from storage.batch import StoredUplink
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ class DeviceCodecConfig:
 
 
 class PayloadDecoder:
-    """Callable used by :func:`ingest.process.process_messages` for every uplink.
+    """Callable used by :func:`lorawan.pipeline.process_messages` for every uplink.
 
     Returns ``None`` to fall back to the network server's decoded payload. Device settings are
     cached and refreshed from the database every ``refresh_s`` seconds, so decoding costs no
