@@ -51,6 +51,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, TypeVar
 
 import orjson
@@ -78,6 +79,7 @@ from lorawan.pipeline import RawMessage, process_messages
 from lorawan.uplink import Uplink
 from simulators.generator import generate_messages
 from simulators.loading import load_scenario
+from storage.devices import device_codec_settings
 from storage.writer import BatchWriter, configure_connection
 from tests.ingest.helpers import Scope, publish
 
@@ -317,7 +319,7 @@ def writer_only(*, database_url: str, messages: Sequence[Message], batch_size: i
         configure_connection(conn)
         for chunk in _chunked(messages, batch_size):
             started = time.perf_counter()
-            decoder.refresh_devices(conn=conn)
+            decoder.refresh_devices(load=partial(device_codec_settings, conn=conn))
             batch = process_messages(messages=(RawMessage(t, p) for t, p in chunk),
                                      max_message_bytes=MAX_MESSAGE_BYTES, decoder=decoder)
             processed = time.perf_counter()
