@@ -61,6 +61,12 @@ class Forbidden(ApiError):
     status_code = 403
 
 
+class MalformedBody(ApiError):
+    """A request body that cannot be used (not JSON, not a known message format, ...)."""
+
+    status_code = 400
+
+
 class PayloadTooLarge(ApiError):
     """A request body over the configured limit."""
 
