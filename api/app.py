@@ -12,7 +12,7 @@ from fastapi import FastAPI
 
 from api.errors import install_error_handlers
 from api.metrics import ApiMetrics
-from api.routers import dead_letters, gateways, health, ingest, quantities, sites, system
+from api.routers import dead_letters, derived, gateways, health, ingest, quantities, sites, system
 from api.state import ApiState
 from api.webhook_sink import WebhookSink
 from loracity.settings import Settings
@@ -78,5 +78,6 @@ def create_app(*, settings: Settings) -> FastAPI:
     app.include_router(health.router)
     app.include_router(gateways.router)
     app.include_router(dead_letters.router)
+    app.include_router(derived.router)
     app.include_router(ingest.router)
     return app

@@ -17,7 +17,9 @@ from typing import Any, Protocol
 
 from lorawan.batch import StoredUplink
 from lorawan.codecs.base import Codec, Measurement
+from lorawan.derived import derived_measurements
 from lorawan.errors import CodecError
+from lorawan.pipeline import network_decoded
 from lorawan.uplink import Uplink
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,7 @@ class DeviceCodecConfig:
 
     device_type: str | None
     decode_locally: bool = False
+    mounting_height: float | None = None  # for water_level = mounting_height - distance
 
 
 class PayloadDecoder:
@@ -70,9 +73,18 @@ class PayloadDecoder:
         self._loaded_at = now
 
     def __call__(self, uplink: Uplink) -> StoredUplink | None:
+        cfg = self._devices.get(uplink.dev_eui)
+        stored = self._decode(uplink, cfg)
+        if cfg is not None and cfg.mounting_height is not None:
+            if stored is None:
+                stored = network_decoded(uplink=uplink)
+            stored.measurements.extend(derived_measurements(
+                measurements=stored.measurements, mounting_height=cfg.mounting_height))
+        return stored
+
+    def _decode(self, uplink: Uplink, cfg: DeviceCodecConfig | None) -> StoredUplink | None:
         if uplink.f_port == 0 or not uplink.payload:
             return None  # MAC-only frame: nothing for an application codec
-        cfg = self._devices.get(uplink.dev_eui)
         device_type = cfg.device_type if cfg else None
         if uplink.decoded is not None and not (cfg and cfg.decode_locally) and not (
                 self._resolver.decodes_locally(
