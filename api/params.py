@@ -51,8 +51,22 @@ def parse_zone(value: str) -> ZoneInfo:
         ) from exc
 
 
+#: Times outside these years are refused (they are typos, and the database's range is finite).
+YEARS = (1900, 2999)
+
+
 def parse_time(*, value: str, name: str, now: datetime, zone: ZoneInfo) -> datetime:
     """One time parameter as an aware UTC datetime."""
+    try:
+        parsed = _parse_time(value=value, name=name, now=now, zone=zone)
+    except OverflowError as exc:
+        raise BadRequest(f"{name}: {value!r} is out of range; accepted: {TIME_FORMATS}") from exc
+    if not YEARS[0] <= parsed.year <= YEARS[1]:
+        raise BadRequest(f"{name}: {value!r} is not between the years {YEARS[0]} and {YEARS[1]}")
+    return parsed
+
+
+def _parse_time(*, value: str, name: str, now: datetime, zone: ZoneInfo) -> datetime:
     text = value.strip()
     if text.lower() == "now":
         return now

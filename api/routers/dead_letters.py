@@ -62,7 +62,9 @@ async def dead_letters(
     end: Annotated[
         str | None, Query(alias="to", description=f"Stored before. {TIME_FORMATS}")
     ] = None,
-    before_id: Annotated[int | None, Query(ge=1, description="Continue after this id")] = None,
+    before_id: Annotated[
+        int | None, Query(ge=1, le=2**63 - 1, description="Continue after this id")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     format: Annotated[Literal["json", "csv"] | None, Query(description="`csv` for CSV")] = None,
 ) -> Response:

@@ -66,5 +66,6 @@ def test_filter_and_paginate(api_client: TestClient, keys: dict[str, str]) -> No
     assert pages == 2
     text = api_client.get("/v1/dead-letters?format=csv", headers=admin).text
     assert [r["reason"] for r in csv.DictReader(io.StringIO(text))][:2] == ["not_json", "oversized"]
-    bad = api_client.get("/v1/dead-letters?limit=0", headers=admin)
-    assert bad.status_code == 422
+    for query in ("limit=0", f"before_id={2**63}", "from=tomorrow"):
+        bad = api_client.get(f"/v1/dead-letters?{query}", headers=admin)
+        assert bad.status_code == 422, query

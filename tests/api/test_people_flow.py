@@ -191,6 +191,9 @@ def test_sites_list_and_csv(client: TestClient) -> None:
         ("from=now&to=-1h", 422, "before"),
         ("bucket=2h", 422, "bucket"),
         ("from=2000-01-01&to=2026-01-01&bucket=15m", 422, "narrow"),
+        ("to=%2B9999999w", 422, "out of range"),
+        ("from=0001-01-01", 422, "out of range"),
+        ("from=1800-01-01", 422, "years"),
     ],
 )
 def test_bad_parameters_are_422_with_a_message(
@@ -205,3 +208,6 @@ def test_unknown_site_is_404_naming_it(client: TestClient) -> None:
     r = client.get("/v1/sites/nowhere'--/people-flow")
     assert r.status_code == 404
     assert "nowhere'--" in r.json()["detail"]
+    r = client.get("/v1/sites/a%00b/people-flow")
+    assert r.status_code == 422
+    assert "NUL" in r.json()["detail"]
