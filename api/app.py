@@ -12,9 +12,11 @@ from fastapi import FastAPI
 
 from api.errors import install_error_handlers
 from api.metrics import ApiMetrics
-from api.routers import quantities, system
+from api.routers import dead_letters, derived, gateways, health, ingest, quantities, sites, system
 from api.state import ApiState
+from api.webhook_sink import WebhookSink
 from loracity.settings import Settings
+from lorawan.codecs.registry import CodecRegistry
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +51,16 @@ def create_app(*, settings: Settings) -> FastAPI:
             # Serve anyway: /readyz says 503 and data endpoints answer 503 with Retry-After
             # until the database is back, instead of a crash loop.
             log.warning("database not reachable at start-up; answering 503 until it is")
-        app.state.loracity = ApiState(settings=settings, pool=pool)
+        webhooks = WebhookSink(
+            database_url=settings.database_url,
+            registry=CodecRegistry.load(config=settings.codecs_config),
+            max_message_bytes=settings.max_message_bytes,
+        )
+        app.state.loracity = ApiState(settings=settings, pool=pool, webhooks=webhooks)
         try:
             yield
         finally:
+            webhooks.close()
             await pool.close()
 
     app = FastAPI(
@@ -66,4 +74,10 @@ def create_app(*, settings: Settings) -> FastAPI:
     install_error_handlers(app)
     app.include_router(system.router)
     app.include_router(quantities.router)
+    app.include_router(sites.router)
+    app.include_router(health.router)
+    app.include_router(gateways.router)
+    app.include_router(dead_letters.router)
+    app.include_router(derived.router)
+    app.include_router(ingest.router)
     return app

@@ -61,6 +61,12 @@ class Forbidden(ApiError):
     status_code = 403
 
 
+class MalformedBody(ApiError):
+    """A request body that cannot be used (not JSON, not a known message format, ...)."""
+
+    status_code = 400
+
+
 class PayloadTooLarge(ApiError):
     """A request body over the configured limit."""
 
@@ -131,6 +137,16 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _pool_timeout(_: Request, exc: psycopg_pool.PoolTimeout) -> JsonResponse:
         err = DatabaseUnavailable()
         return JsonResponse(_error_body(503, err.message), status_code=503, headers=err.headers)
+
+    @app.exception_handler(psycopg.DataError)
+    async def _bad_value(_: Request, exc: psycopg.DataError) -> JsonResponse:
+        # A value the database cannot hold (e.g. a NUL character in a text parameter): the
+        # client's input, so a 4xx naming the problem rather than a 500.
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid value"
+        return JsonResponse(
+            _error_body(422, f"a value in the request cannot be used: {message[:200]}"),
+            status_code=422,
+        )
 
     @app.exception_handler(psycopg.OperationalError)
     async def _db_down(_: Request, exc: psycopg.OperationalError) -> JsonResponse:

@@ -7,6 +7,7 @@ from typing import Any
 
 import psycopg_pool
 
+from api.webhook_sink import WebhookSink
 from loracity.settings import Settings
 
 
@@ -16,3 +17,4 @@ class ApiState:
 
     settings: Settings
     pool: psycopg_pool.AsyncConnectionPool[Any]
+    webhooks: WebhookSink | None = None

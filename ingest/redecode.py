@@ -14,7 +14,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from ingest.decoding import CodecResolver, decode_with
+from lorawan.decoding import CodecResolver, decode_with
 from lorawan.envelopes import parse_message
 from lorawan.errors import LorawanError
 from lorawan.uplink import SourceFormat, Uplink

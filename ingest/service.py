@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -25,13 +26,14 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from ingest.decoding import PayloadDecoder
 from ingest.failpoint import AFTER_COMMIT_BEFORE_ACK, crash_here
 from ingest.metrics import IngestMetrics
-from ingest.process import RawMessage, process_messages
+from lorawan.batch import Batch, DeadLetter, WriteResult
+from lorawan.decoding import PayloadDecoder
 from lorawan.mqtt_url import MqttEndpoint
+from lorawan.pipeline import RawMessage, process_messages
 from lorawan.topics import DEFAULT_TOPICS
-from storage.batch import Batch, DeadLetter, WriteResult
+from storage.devices import device_codec_settings
 from storage.writer import BatchWriter, configure_connection
 
 log = logging.getLogger(__name__)
@@ -369,7 +371,8 @@ class IngestService:
         blocking every later message.
         """
         if self._decoder is not None:
-            self._decoder.refresh_devices(conn=self._connection())
+            conn = self._connection()
+            self._decoder.refresh_devices(load=partial(device_codec_settings, conn=conn))
         batch = self._process(items)
         try:
             return self._write(batch)
@@ -414,7 +417,8 @@ class IngestService:
         try:
             conn = self._connection()
             if self._decoder is not None:
-                self._decoder.refresh_devices(conn=conn, force=True)
+                self._decoder.refresh_devices(
+                    load=partial(device_codec_settings, conn=conn), force=True)
             else:
                 conn.execute("SELECT 1")
                 conn.commit()

@@ -237,10 +237,10 @@ def ingest(
         help="Seconds to wait for the database at startup.")] = 60,
 ) -> None:
     """Subscribe to the network server's MQTT topics and store every uplink exactly once."""
-    from ingest.decoding import PayloadDecoder
     from ingest.health import HealthServer
     from ingest.metrics import IngestMetrics
     from ingest.service import IngestConfigError, IngestOptions, IngestService
+    from lorawan.decoding import PayloadDecoder
     from lorawan.mqtt_url import MqttEndpoint
 
     settings = load_settings()

@@ -18,11 +18,11 @@ from typing import Any, Literal
 import psycopg
 import typer
 
-from ingest.decoding import PayloadDecoder
 from ingest.health import HealthServer
 from ingest.metrics import IngestMetrics
 from ingest.service import IngestOptions, IngestService
 from lorawan.codecs.registry import CodecRegistry
+from lorawan.decoding import PayloadDecoder
 from lorawan.mqtt_url import MqttEndpoint, redact
 from storage.migrate import TimescaleOptions, migrate
 

@@ -18,7 +18,7 @@ import orjson
 import psycopg
 from psycopg.types.json import Jsonb, set_json_dumps
 
-from storage.batch import Batch, StoredUplink, WriteResult
+from lorawan.batch import Batch, StoredUplink, WriteResult
 from storage.flows import (
     COUNTER_TO_INTERVAL,
     CounterReading,

@@ -10,12 +10,12 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from lorawan.batch import Batch, DeadLetter, StoredEvent, StoredUplink
 from lorawan.codecs.base import Measurement
 from lorawan.envelopes import parse_message
 from lorawan.errors import LorawanError
 from lorawan.quantities import quantity_for_field
 from lorawan.uplink import DeviceEvent, EventKind, Uplink
-from storage.batch import Batch, DeadLetter, StoredEvent, StoredUplink
 
 log = logging.getLogger(__name__)
 
