@@ -10,11 +10,13 @@ from typing import Any
 import psycopg_pool
 from fastapi import FastAPI
 
+from api.board_hub import BoardHub
 from api.errors import install_error_handlers
 from api.metrics import ApiMetrics
-from api.routers import quantities, system
+from api.routers import board, quantities, system
 from api.state import ApiState
 from loracity.settings import Settings
+from storage.board import SnapshotOptions
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +52,16 @@ def create_app(*, settings: Settings) -> FastAPI:
             # until the database is back, instead of a crash loop.
             log.warning("database not reachable at start-up; answering 503 until it is")
         app.state.loracity = ApiState(settings=settings, pool=pool)
+        app.state.board_hub = BoardHub(
+            pool=pool,
+            tick_s=settings.board_tick_s,
+            options=SnapshotOptions(timezone=settings.timezone),
+            db_timeout_s=settings.api_db_timeout_s,
+        )
         try:
             yield
         finally:
+            await app.state.board_hub.close()
             await pool.close()
 
     app = FastAPI(
@@ -66,4 +75,5 @@ def create_app(*, settings: Settings) -> FastAPI:
     install_error_handlers(app)
     app.include_router(system.router)
     app.include_router(quantities.router)
+    app.include_router(board.router)
     return app

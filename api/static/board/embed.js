@@ -1,0 +1,28 @@
+// One chart of one device's quantity, for an <iframe> on a city's website; refreshes each minute.
+"use strict";
+(async function () {
+  const d = document.body.dataset;
+  const de = d.lang === "de";
+  const vocab = await (await fetch("/board/vocabulary.json")).json();
+  const v = vocab[d.quantity] || { de: d.quantity, en: d.quantity, unit: "", colour: "#0072B2" };
+  let chart = null;
+  async function load() {
+    const res = await fetch(`/board/series/${d.devEui}/${d.quantity}?hours=${d.hours}`);
+    if (!res.ok) return;
+    const s = await res.json();
+    document.getElementById("title").textContent = `${de ? v.de : v.en}${v.unit ? " (" + v.unit + ")" : ""} · ${s.name}`;
+    document.getElementById("rule").textContent = de
+      ? `Mittelwert je ${s.bucket_s / 60} Minuten, letzte ${d.hours} Stunden`
+      : `mean per ${s.bucket_s / 60} minutes, last ${d.hours} hours`;
+    const data = [s.t, s.v];
+    const width = Math.max(240, document.body.clientWidth - 24);
+    if (chart) { chart.setData(data); return; }
+    chart = new uPlot({
+      width, height: Math.max(160, window.innerHeight - 90), legend: { show: false },
+      tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), d.timezone),
+      series: [{}, { stroke: v.colour, width: 2.5, spanGaps: true }],
+    }, data, document.getElementById("chart"));
+  }
+  await load();
+  setInterval(load, 60000);
+})();
