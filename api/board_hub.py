@@ -40,6 +40,7 @@ class BoardHub:
         self._subscribers: set[asyncio.Queue[bytes]] = set()
         self._task: asyncio.Task[None] | None = None
         self._latest: bytes | None = None
+        self._latest_at = 0.0
         self._wake = asyncio.Event()
         #: Snapshots built since start: one query set each (tests and the bench read it).
         self.snapshots_built = 0
@@ -55,7 +56,8 @@ class BoardHub:
     async def subscribe(self) -> AsyncIterator[asyncio.Queue[bytes]]:
         """A queue that receives every new frame (the newest only, if the client lags)."""
         queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=1)
-        if self._latest is not None:
+        # A new client gets the current frame at once, but never one from before an idle spell.
+        if self._latest is not None and time.monotonic() - self._latest_at < self._tick_s:
             queue.put_nowait(self._latest)
         self._subscribers.add(queue)
         if self._task is None or self._task.done():
@@ -90,6 +92,7 @@ class BoardHub:
                 frame = b"event: unavailable\ndata: {}\n\n"
             else:
                 self._latest = frame
+                self._latest_at = time.monotonic()
             self._fan_out(frame)
             self._wake.clear()
             delay = max(0.0, self._tick_s - (time.monotonic() - started))

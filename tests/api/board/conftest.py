@@ -55,8 +55,14 @@ def serve(*, settings: Settings) -> Iterator[RunningBoard]:
     """Run the app in a thread until the generator is closed."""
     app = create_app(settings=settings)
     port = _free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                            ws="none", timeout_graceful_shutdown=1)
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        ws="none",
+        timeout_graceful_shutdown=1,
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="board-uvicorn", daemon=True)
     thread.start()

@@ -17,7 +17,8 @@ from tests.api.board.conftest import MeetupData
 @pytest.fixture
 def client(meetup_data: MeetupData) -> TestClient:
     settings = Settings(  # type: ignore[call-arg]
-        _env_file=None, database_url=meetup_data.database_url,
+        _env_file=None,
+        database_url=meetup_data.database_url,
         public_url="https://board.example.org",
     )
     with TestClient(create_app(settings=settings), raise_server_exceptions=False) as c:
@@ -38,8 +39,13 @@ def test_page_is_served_with_its_files_and_may_not_be_framed(client: TestClient)
     assert "frame-ancestors 'self'" in page.headers["content-security-policy"]
     assert page.headers["x-frame-options"] == "SAMEORIGIN"
     assert 'data-public-url="https://board.example.org/board"' in page.text
-    for path in ("board.js", "i18n.js", "board.css", "vendor/uplot/uPlot.iife.min.js",
-                 "vendor/uplot/LICENSE"):
+    for path in (
+        "board.js",
+        "i18n.js",
+        "board.css",
+        "vendor/uplot/uPlot.iife.min.js",
+        "vendor/uplot/LICENSE",
+    ):
         assert client.get(f"/board/static/{path}").status_code == 200, path
     assert client.get("/board/static/../routers/board.py").status_code == 404
     assert client.get("/board/static/%2e%2e/app.py").status_code == 404

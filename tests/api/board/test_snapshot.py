@@ -50,8 +50,7 @@ def test_snapshot_matches_the_stored_rows(meetup_data: MeetupData) -> None:
             ).fetchall()
         )
         newest = conn.execute(
-            "SELECT dev_eui, received_at, best_rssi FROM uplinks ORDER BY received_at DESC"
-            " LIMIT 1"
+            "SELECT dev_eui, received_at, best_rssi FROM uplinks ORDER BY received_at DESC LIMIT 1"
         ).fetchone()
 
     assert {d["dev_eui"] for d in snap["devices"]} == set(devices)
@@ -112,8 +111,9 @@ def test_values_older_than_twice_the_interval_are_stale(meetup_data: MeetupData)
 
 def test_bus_strip_places_counts_at_the_vehicles_stops(api_database_url: str) -> None:
     end = datetime(2026, 3, 30, 9, 0, tzinfo=UTC)
-    load_history(database_url=api_database_url, scenario="bus-line",
-                 start=end - timedelta(hours=2), end=end)
+    load_history(
+        database_url=api_database_url, scenario="bus-line", start=end - timedelta(hours=2), end=end
+    )
     snap = _snapshot(api_database_url, end)
     with psycopg.connect(api_database_url) as conn:
         boarded = conn.execute(
