@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import orjson
 
 
-async def read_snapshots(*, url: str, count: int, timeout: float = 30.0) -> list[dict[str, object]]:
+async def read_snapshots(*, url: str, count: int, limit_s: float = 30.0) -> list[dict[str, object]]:
     """Connect to ``url`` (the events endpoint) and return the first ``count`` snapshots."""
     parts = urlsplit(url)
     reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
@@ -18,7 +18,7 @@ async def read_snapshots(*, url: str, count: int, timeout: float = 30.0) -> list
             "Accept: text/event-stream\r\n\r\n".encode()
         )
         await writer.drain()
-        return await asyncio.wait_for(_read(reader, count), timeout)
+        return await asyncio.wait_for(_read(reader, count), limit_s)
     finally:
         writer.close()
 

@@ -30,7 +30,7 @@ def test_many_clients_share_one_snapshot_per_tick(board_server: RunningBoard) ->
     elapsed = time.monotonic() - started
     built = hub.snapshots_built
     assert all(len(frames) == 4 for frames in received)
-    # 40 clients × 4 frames, yet only about one snapshot per 1-s tick was built.
+    # 40 clients, 4 frames each, yet only about one snapshot per 1-s tick was built.
     assert built <= elapsed / 1.0 + 2, (built, elapsed)
     assert built < CLIENTS
     # Clients that were connected at the same tick got the same snapshot.
