@@ -144,12 +144,11 @@
     for (const g of snap.gateways) if (g.latitude !== null && g.longitude !== null) pts.push(project(g.latitude, g.longitude));
     while (svg.lastChild && svg.lastChild.nodeName !== "title") svg.removeChild(svg.lastChild);
     if (!pts.length) return;
-    const W = 1000, H = 560, pad = 70;
+    const W = 1000, H = 560, padL = 50, padR = 230, padY = 50;  // labels extend to the right
     let [x0, y0, x1, y1] = [Math.min(...pts.map((p) => p[0])), Math.min(...pts.map((p) => p[1])),
       Math.max(...pts.map((p) => p[0])), Math.max(...pts.map((p) => p[1]))];
-    const span = Math.max(x1 - x0, ((y1 - y0) * W) / H, 1e-6);
-    const scale = (W - 2 * pad) / span;
-    const cx = (x0 + x1) / 2, cy = (y0 + y1) / 2;
+    const scale = Math.min((W - padL - padR) / Math.max(x1 - x0, 1e-6), (H - 2 * padY) / Math.max(y1 - y0, 1e-6));
+    const cx = (x0 + x1) / 2 + ((padR - padL) / 2) / scale, cy = (y0 + y1) / 2;
     const px = (p) => [W / 2 + (p[0] - cx) * scale, H / 2 + (p[1] - cy) * scale];
     svg.append(s("rect", { x: 0, y: 0, width: W, height: H, class: "map-bg" }));
     drawTiles(svg, scale, cx, cy, W, H);
@@ -177,7 +176,7 @@
       const tooClose = labelled.some(([lx, ly]) => lx - x > -150 && lx - x < 150 && Math.abs(ly - y) < 26);
       if (!tooClose) {
         labelled.push([x, y]);
-        const text = q ? withUnit(q, v) : "–";
+        const text = mapText(q, v);
         g.append(s("text", { x: x + 16, y: y + 7, class: "dev-label" + (live ? "" : " stale-text") },
           live ? text : `${text} · ${age(ageOf(d))}`));
       }
@@ -188,7 +187,7 @@
       h("li", {}, h("span", { class: "sw sw-live" }), t("legend_live")),
       h("li", {}, h("span", { class: "sw sw-stale" }), t("legend_stale")),
       h("li", {}, h("span", { class: "sw sw-gw" }), t("legend_gateway")),
-      nopos ? h("li", {}, t("no_position", { n: nopos })) : null);
+      ...(nopos ? [h("li", {}, t("no_position", { n: nopos }))] : []));
   }
   function drawTiles(svg, scale, cx, cy, W, H) {
     const url = body.dataset.tileUrl;
@@ -204,6 +203,12 @@
           width: size + 0.5, height: size + 0.5, class: "tile-img" }));
       }
     }
+  }
+  function mapText(q, v) {
+    if (!q) return "–";
+    const b = band(q, v);
+    if (q === "parking_occupied" && b) return `${label(q)}: ${b[0]}`;
+    return unit(q) ? withUnit(q, v) : `${label(q)} ${num(q, v)}`;
   }
   function valuesText(values) {
     return Object.entries(values).filter(([q]) => !["latitude", "longitude", "altitude", "battery_voltage", "battery"].includes(q))
@@ -301,12 +306,13 @@
     el.replaceChildren();
     const dash = [[], [10, 5], [2, 4], [14, 4, 2, 4]];
     const styles = getComputedStyle(document.documentElement);
-    const axis = { stroke: styles.getPropertyValue("--muted").trim(), grid: { stroke: styles.getPropertyValue("--grid").trim() }, font: "14px sans-serif" };
+    const axis = { stroke: styles.getPropertyValue("--muted").trim(), grid: { stroke: styles.getPropertyValue("--grid").trim() }, font: "18px sans-serif" };
     const chart = new uPlot({
       width, height: 140, legend: { show: false }, cursor: { show: false },
       scales: { x: { time: true } },
       tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), tz),
-      axes: [Object.assign({ size: 32 }, axis), Object.assign({ size: 56 }, axis)],
+      axes: [Object.assign({ size: 36, values: (u, splits) => splits.map((v) => clock(new Date(v * 1000).toISOString()).slice(0, 5)) }, axis),
+        Object.assign({ size: 64 }, axis)],
       series: [{}, ...ids.map((id, i) => ({ label: data.series[id].name, stroke: colour(q), width: 2.5, dash: dash[i % dash.length], spanGaps: true, points: { show: false } }))],
     }, aligned, el);
     chart._ids = ids.join(); chart._w = width;

@@ -6,6 +6,7 @@
   const vocab = await (await fetch("/board/vocabulary.json")).json();
   const v = vocab[d.quantity] || { de: d.quantity, en: d.quantity, unit: "", colour: "#0072B2" };
   let chart = null;
+  const fmt = new Intl.DateTimeFormat(de ? "de-DE" : "en-GB", { timeZone: d.timezone, hour: "2-digit", minute: "2-digit" });
   async function load() {
     const res = await fetch(`/board/series/${d.devEui}/${d.quantity}?hours=${d.hours}`);
     if (!res.ok) return;
@@ -20,7 +21,8 @@
     chart = new uPlot({
       width, height: Math.max(160, window.innerHeight - 90), legend: { show: false },
       tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), d.timezone),
-      series: [{}, { stroke: v.colour, width: 2.5, spanGaps: true }],
+      axes: [{ values: (u, splits) => splits.map((x) => fmt.format(new Date(x * 1000))) }, {}],
+      series: [{}, { stroke: v.colour, width: 2.5, spanGaps: true, points: { show: false } }],
     }, data, document.getElementById("chart"));
   }
   await load();
