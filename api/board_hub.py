@@ -41,7 +41,6 @@ class BoardHub:
         self._task: asyncio.Task[None] | None = None
         self._latest: bytes | None = None
         self._latest_at = 0.0
-        self._wake = asyncio.Event()
         #: Snapshots built since start: one query set each (tests and the bench read it).
         self.snapshots_built = 0
         #: Frames handed to subscribers.
@@ -75,10 +74,6 @@ class BoardHub:
                 await self._task
             self._task = None
 
-    def poke(self) -> None:
-        """Build the next snapshot now instead of at the end of the tick."""
-        self._wake.set()
-
     async def _run(self) -> None:
         while self._subscribers:
             started = time.monotonic()
@@ -94,10 +89,7 @@ class BoardHub:
                 self._latest = frame
                 self._latest_at = time.monotonic()
             self._fan_out(frame)
-            self._wake.clear()
-            delay = max(0.0, self._tick_s - (time.monotonic() - started))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+            await asyncio.sleep(max(0.0, self._tick_s - (time.monotonic() - started)))
         self._task = None
 
     def _fan_out(self, frame: bytes) -> None:

@@ -158,6 +158,7 @@ def test_board_live_map_language_and_replay(
     page.keyboard.press("Escape")
     page.wait_for_function("document.querySelector('#status').dataset.state === 'live'")
     assert page.errors == []
+    page.context.close()
 
 
 def test_phone_layout_fits_390_px(browser: Any, board_server: RunningBoard) -> None:
@@ -173,6 +174,7 @@ def test_phone_layout_fits_390_px(browser: Any, board_server: RunningBoard) -> N
         assert width <= 390, f"{view} is {width} px wide"
         page.screenshot(path=str(ARTIFACTS / f"phone-{view}.png"), full_page=True)
     assert page.errors == []
+    page.context.close()
 
 
 def test_kiosk_url_parameters(browser: Any, board_server: RunningBoard) -> None:
@@ -187,3 +189,58 @@ def test_kiosk_url_parameters(browser: Any, board_server: RunningBoard) -> None:
     page.wait_for_selector("#view-environment .uplot")
     page.screenshot(path=str(ARTIFACTS / "environment-kiosk-light.png"))
     assert page.errors == [], "nothing refused by the page's Content-Security-Policy"
+    page.context.close()
+
+
+_SMALL_TEXT_JS = """
+() => {
+  const small = [];
+  for (const el of document.querySelectorAll('body *')) {
+    if (el.closest('svg, .uplot, #replay') || !el.getClientRects().length) continue;
+    const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+    if (!own) continue;
+    const size = parseFloat(getComputedStyle(el).fontSize);
+    if (size < 24) small.push(`${el.tagName}.${el.className}: ${size}px`);
+  }
+  return small;
+}
+"""
+
+
+def test_projector_text_sizes(browser: Any, board_server: RunningBoard) -> None:
+    page = _page(browser)
+    page.goto(board_server.url + "/board?lang=de&kiosk=1")
+    page.wait_for_selector("#map g.dev")
+    for view in ("overview", "people", "environment", "network"):
+        page.evaluate(f"document.querySelector('#views button[data-view={view}]').click()")
+        page.wait_for_timeout(300)
+        assert page.evaluate(_SMALL_TEXT_JS) == [], f"text under 24 px at 1080p in {view}"
+    page.evaluate("document.querySelector('#views button[data-view=overview]').click()")
+    sizes = page.eval_on_selector_all(
+        "#view-overview .big", "els => els.map(e => parseFloat(getComputedStyle(e).fontSize))"
+    )
+    assert sizes
+    assert min(sizes) >= 64
+    # The overview fits the projector without scrolling.
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(ARTIFACTS / "overview-kiosk-1920.png"))
+    assert page.evaluate("document.documentElement.scrollHeight") <= 1080
+    page.context.close()
+
+
+def test_dropped_stream_says_reconnecting_then_recovers(
+    browser: Any, board_server: RunningBoard
+) -> None:
+    page = _page(browser)
+    page.route("**/board/events", lambda route: route.abort())
+    page.goto(board_server.url + "/board?lang=en")
+    page.wait_for_function("document.querySelector('#status').dataset.state === 'reconnecting'")
+    assert page.inner_text("#status-text") == "reconnecting …"
+    assert "offline" in (page.get_attribute("#main", "class") or "")
+    page.unroute("**/board/events")
+    page.wait_for_function(
+        "document.querySelector('#status').dataset.state === 'live'", timeout=20_000
+    )
+    assert "offline" not in (page.get_attribute("#main", "class") or "")
+    page.wait_for_selector("#map g.dev")
+    page.context.close()
