@@ -208,7 +208,9 @@
     if (!q) return "–";
     const b = band(q, v);
     if (q === "parking_occupied" && b) return `${label(q)}: ${b[0]}`;
-    return unit(q) ? withUnit(q, v) : `${label(q)} ${num(q, v)}`;
+    // Values whose unit does not say what they are get their label.
+    return unit(q) && !["distance", "water_level", "battery_voltage", "battery"].includes(q)
+      ? withUnit(q, v) : `${label(q)} ${withUnit(q, v)}`;
   }
   function valuesText(values) {
     return Object.entries(values).filter(([q]) => !["latitude", "longitude", "altitude", "battery_voltage", "battery"].includes(q))

@@ -110,3 +110,20 @@ def test_bad_embed_requests_say_what_is_wrong(
     response = client.get(path)
     assert response.status_code == status
     assert says in response.json()["detail"]
+
+
+def test_qr_address_defaults_to_the_request_and_tiles_widen_the_csp(
+    meetup_data: MeetupData,
+) -> None:
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        database_url=meetup_data.database_url,
+        board_tile_url="https://{s}.tile.example.org/{z}/{x}/{y}.png",
+    )
+    with TestClient(create_app(settings=settings)) as c:
+        page = c.get("/board")
+    assert 'data-public-url="http://testserver/board"' in page.text
+    assert (
+        "img-src 'self' data: https://*.tile.example.org;"
+        in (page.headers["content-security-policy"])
+    )

@@ -155,6 +155,13 @@ def test_board_live_map_language_and_replay(
     second = page.evaluate("Date.parse(window.board.state.snap.at)")
     assert second - first >= 60_000, "at 120x, 2.5 s of play covers minutes of stored time"
     page.screenshot(path=str(ARTIFACTS / "replay-1920.png"))
+    # Replay is this viewer's only: another viewer stays live meanwhile.
+    other = _page(browser, width=800, height=600)
+    other.goto(board_server.url + "/board?lang=en")
+    other.wait_for_function("document.querySelector('#status').dataset.state === 'live'")
+    assert other.locator("#replay").is_hidden()
+    assert other.evaluate("window.board.state.snap.live") is True
+    other.context.close()
     page.keyboard.press("Escape")
     page.wait_for_function("document.querySelector('#status').dataset.state === 'live'")
     assert page.errors == []
