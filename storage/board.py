@@ -46,6 +46,8 @@ _FIX_PAIRING = timedelta(seconds=90)
 # Reports within this distance belong to the same stop.
 _STOP_RADIUS_M = 250.0
 _TRAILING_NUMBER = re.compile(r"(\d+)$")
+# A jump of more FCnts than this within the hour is a counter reset, not lost frames.
+_MAX_FCNT_GAP = 1000
 
 
 @dataclass(slots=True, frozen=True)
@@ -171,11 +173,20 @@ SELECT
      SELECT reason, count(*) AS n FROM dead_letters
      WHERE received_at > %(at)s::timestamptz - interval '24 hours' AND received_at <= %(at)s
      GROUP BY 1) x) AS dead_letters,
-  (SELECT coalesce(jsonb_agg(jsonb_build_array(dev_eui, received, expected)), '[]'::jsonb)
+  (SELECT coalesce(jsonb_agg(jsonb_build_array(dev_eui, received, received + missing)),
+                   '[]'::jsonb)
    FROM (
-     SELECT dev_eui, count(*) AS received, max(f_cnt) - min(f_cnt) + 1 AS expected
-     FROM uplinks
-     WHERE received_at > %(at)s::timestamptz - interval '1 hour' AND received_at <= %(at)s
+     -- Frames missing between consecutive frames of a device; a lower FCnt (reboot, 16-bit
+     -- wrap) starts counting again instead of counting as loss.
+     SELECT dev_eui, count(*) AS received,
+            coalesce(sum(gap) FILTER (WHERE gap > 0 AND gap < %(max_gap)s), 0) AS missing
+     FROM (
+       SELECT dev_eui,
+              f_cnt - lag(f_cnt) OVER (PARTITION BY dev_eui ORDER BY received_at, f_cnt) - 1
+                AS gap
+       FROM uplinks
+       WHERE received_at > %(at)s::timestamptz - interval '1 hour' AND received_at <= %(at)s
+     ) g
      GROUP BY dev_eui) x) AS frames
 """
 
@@ -264,6 +275,7 @@ async def snapshot(
         "tz": opts.timezone,
         "flow": FLOW_WINDOW,
         "n": opts.ticker_size,
+        "max_gap": _MAX_FCNT_GAP,
     }
     # One transaction: every query sees the same data. JIT off: the planner's cost estimates
     # for these small lateral queries trigger JIT compilation that costs more than the query.

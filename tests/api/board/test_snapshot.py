@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -129,3 +130,45 @@ def test_bus_strip_places_counts_at_the_vehicles_stops(api_database_url: str) ->
     # The scenario's line has 7 stops; every count was placed at one of them.
     assert len(line["stops"]) == 7
     assert sum(s["boardings"] for s in line["stops"]) == boarded[0]
+
+
+def test_packet_loss_counts_missing_frames_and_survives_a_counter_reset(
+    meetup_data: MeetupData,
+) -> None:
+    url = meetup_data.database_url
+    at = meetup_data.end
+    with psycopg.connect(url) as conn:
+        eui, first = conn.execute(
+            "SELECT dev_eui, min(received_at) FROM uplinks u JOIN devices d USING (dev_eui)"
+            " WHERE d.name = 'square-climate' GROUP BY 1"
+        ).fetchone()  # type: ignore[misc]
+        # Two frames of the last hour lost in the air...
+        conn.execute(
+            "DELETE FROM uplinks WHERE (dev_eui, f_cnt) IN (SELECT dev_eui, f_cnt FROM uplinks"
+            " WHERE dev_eui = %s AND received_at > %s ORDER BY received_at DESC OFFSET 3"
+            " LIMIT 2)",
+            (eui, at - timedelta(minutes=30)),
+        )
+        # ...and the device rebooted half an hour ago: its counter starts again.
+        conn.execute(
+            "UPDATE uplinks SET f_cnt = f_cnt - 1000000 WHERE dev_eui = %s AND received_at > %s",
+            (eui, at - timedelta(minutes=30)),
+        )
+        counters = [
+            r[0]
+            for r in conn.execute(
+                "SELECT f_cnt FROM uplinks WHERE dev_eui = %s AND received_at > %s"
+                " AND received_at <= %s ORDER BY received_at, f_cnt",
+                (eui, at - timedelta(hours=1), at),
+            )
+        ]
+    assert first is not None
+    gaps = [b - a - 1 for a, b in itertools.pairwise(counters)]
+    missing = sum(g for g in gaps if 0 < g < 1000)
+    assert missing >= 2, "the two deleted frames are missing"
+    snap = _snapshot(url, at)
+    device = next(d for d in snap["devices"] if d["dev_eui"] == eui)
+    assert device["frames_last_hour"] == len(counters)
+    assert device["loss"] == round(missing / (len(counters) + missing), 4)
+    others = [d["loss"] for d in snap["devices"] if d["dev_eui"] != eui and d["loss"]]
+    assert all(loss < 0.2 for loss in others)
