@@ -11,6 +11,7 @@ import psycopg
 
 from loracity.history import load_history
 from storage.board import snapshot
+from storage.migrate import TimescaleOptions, migrate
 from tests.api.board.conftest import MeetupData
 
 
@@ -172,3 +173,28 @@ def test_packet_loss_counts_missing_frames_and_survives_a_counter_reset(
     assert device["loss"] == round(missing / (len(counters) + missing), 4)
     others = [d["loss"] for d in snap["devices"] if d["dev_eui"] != eui and d["loss"]]
     assert all(loss < 0.2 for loss in others)
+
+
+def test_snapshot_on_plain_postgresql(database_url: str) -> None:
+    # The board's queries use no TimescaleDB feature; the same figures come out without it.
+    migrate(database_url=database_url, timescale=TimescaleOptions(use_timescaledb=False))
+    end = datetime.now(UTC).replace(microsecond=0)
+    load_history(
+        database_url=database_url, scenario="meetup", start=end - timedelta(hours=1), end=end
+    )
+    with psycopg.connect(database_url) as conn:
+        hypertables = conn.execute(
+            "SELECT count(*) FROM pg_extension WHERE extname = 'timescaledb'"
+        ).fetchone()
+        devices = conn.execute("SELECT count(*) FROM devices").fetchone()
+        uplinks = conn.execute(
+            "SELECT count(*) FROM uplinks WHERE received_at > %s", (end - timedelta(hours=1),)
+        ).fetchone()
+    assert hypertables == (0,)
+    snap = _snapshot(database_url, end)
+    assert devices is not None
+    assert uplinks is not None
+    assert len(snap["devices"]) == devices[0]
+    assert snap["figures"]["uplinks_last_hour"] == uplinks[0]
+    assert snap["ticker"]
+    assert {"temperature", "co2"} <= set(snap["spark"])
