@@ -12,9 +12,10 @@
     if (!res.ok) return;
     const s = await res.json();
     document.getElementById("title").textContent = `${de ? v.de : v.en}${v.unit ? " (" + v.unit + ")" : ""} · ${s.name}`;
+    const m = s.bucket_s / 60;
     document.getElementById("rule").textContent = de
-      ? `Mittelwert je ${s.bucket_s / 60} Minuten, letzte ${d.hours} Stunden`
-      : `mean per ${s.bucket_s / 60} minutes, last ${d.hours} hours`;
+      ? `Mittelwert je ${m === 1 ? "Minute" : m + " Minuten"}, letzte ${d.hours} Stunden`
+      : `mean per ${m === 1 ? "minute" : m + " minutes"}, last ${d.hours} hours`;
     const data = [s.t, s.v];
     const width = Math.max(240, document.body.clientWidth - 24);
     if (chart) { chart.setData(data); return; }

@@ -251,3 +251,19 @@ def test_dropped_stream_says_reconnecting_then_recovers(
     assert "offline" not in (page.get_attribute("#main", "class") or "")
     page.wait_for_selector("#map g.dev")
     page.context.close()
+
+
+def test_embed_page_draws_its_chart_in_a_frame(
+    browser: Any, board_server: RunningBoard, meetup_data: MeetupData
+) -> None:
+    with psycopg.connect(meetup_data.database_url) as conn:
+        row = conn.execute("SELECT dev_eui FROM devices WHERE name = 'library-air'").fetchone()
+    assert row is not None
+    page = _page(browser, width=700, height=400, bypass_csp=False)
+    page.goto(board_server.url + f"/board/embed/{row[0]}/co2?lang=de&hours=2")
+    page.wait_for_selector("#chart .uplot canvas")
+    assert page.inner_text("#title") == "CO₂ (ppm) · library-air"
+    assert "Mittelwert je" in page.inner_text("#rule")
+    page.screenshot(path=str(ARTIFACTS / "embed-co2.png"))
+    assert page.errors == []
+    page.context.close()
