@@ -10,13 +10,25 @@ from typing import Any
 import psycopg_pool
 from fastapi import FastAPI
 
+from api.board_hub import BoardHub
 from api.errors import install_error_handlers
 from api.metrics import ApiMetrics
-from api.routers import dead_letters, derived, gateways, health, ingest, quantities, sites, system
+from api.routers import (
+    board,
+    dead_letters,
+    derived,
+    gateways,
+    health,
+    ingest,
+    quantities,
+    sites,
+    system,
+)
 from api.state import ApiState
 from api.webhook_sink import WebhookSink
 from loracity.settings import Settings
 from lorawan.codecs.registry import CodecRegistry
+from storage.board import SnapshotOptions
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +69,16 @@ def create_app(*, settings: Settings) -> FastAPI:
             max_message_bytes=settings.max_message_bytes,
         )
         app.state.loracity = ApiState(settings=settings, pool=pool, webhooks=webhooks)
+        app.state.board_hub = BoardHub(
+            pool=pool,
+            tick_s=settings.board_tick_s,
+            options=SnapshotOptions(timezone=settings.timezone),
+            db_timeout_s=settings.api_db_timeout_s,
+        )
         try:
             yield
         finally:
+            await app.state.board_hub.close()
             webhooks.close()
             await pool.close()
 
@@ -80,4 +99,5 @@ def create_app(*, settings: Settings) -> FastAPI:
     app.include_router(dead_letters.router)
     app.include_router(derived.router)
     app.include_router(ingest.router)
+    app.include_router(board.router)
     return app

@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     api_db_pool_max: int = Field(default=10, ge=1, le=200)
     api_db_timeout_s: float = Field(default=3.0, gt=0, le=60)
     api_read_key_required: bool = False
+    # The board's public address for its QR code (default: the address the request came to).
+    public_url: str | None = None
+    # Optional map tiles behind the board's map, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png
+    board_tile_url: str | None = None
+    board_tick_s: float = Field(default=2.0, ge=0.2, le=60)
     timescaledb: bool = True
     compress_after_days: int = Field(default=7, ge=0)
     retention_days: int = Field(default=0, ge=0)
