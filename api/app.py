@@ -9,10 +9,12 @@ from typing import Any
 
 import psycopg_pool
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
+from api.cache import ResponseCache
 from api.errors import install_error_handlers
 from api.metrics import ApiMetrics
-from api.routers import quantities, system
+from api.routers import devices, quantities, series, system
 from api.state import ApiState
 from loracity.settings import Settings
 
@@ -49,7 +51,9 @@ def create_app(*, settings: Settings) -> FastAPI:
             # Serve anyway: /readyz says 503 and data endpoints answer 503 with Retry-After
             # until the database is back, instead of a crash loop.
             log.warning("database not reachable at start-up; answering 503 until it is")
-        app.state.loracity = ApiState(settings=settings, pool=pool)
+        app.state.loracity = ApiState(
+            settings=settings, pool=pool, cache=ResponseCache(ttl_s=settings.api_cache_ttl_s)
+        )
         try:
             yield
         finally:
@@ -63,7 +67,19 @@ def create_app(*, settings: Settings) -> FastAPI:
     )
     app.state.metrics = metrics
     app.middleware("http")(metrics.middleware)
+    # Open data: any web page may read. Keys travel in headers, never cookies, so no
+    # credentials mode is needed; writes still need a key.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=["*"],
+        allow_methods=["GET", "HEAD", "OPTIONS"],
+        allow_headers=["Authorization", "X-API-Key", "If-None-Match"],
+        expose_headers=["ETag", "X-Time-Zone", "Content-Disposition"],
+        max_age=3600,
+    )
     install_error_handlers(app)
     app.include_router(system.router)
     app.include_router(quantities.router)
+    app.include_router(devices.router)
+    app.include_router(series.router)
     return app

@@ -20,3 +20,9 @@ class JsonResponse(Response):
     def render(self, content: Any) -> bytes:
         """Serialise ``content``; raises on values JSON cannot hold."""
         return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
+
+
+class GeoJsonResponse(JsonResponse):
+    """``application/geo+json`` (RFC 7946), serialised like :class:`JsonResponse`."""
+
+    media_type = "application/geo+json"

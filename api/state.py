@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg_pool
 
+from api.cache import ResponseCache
 from loracity.settings import Settings
 
 
@@ -16,3 +17,5 @@ class ApiState:
 
     settings: Settings
     pool: psycopg_pool.AsyncConnectionPool[Any]
+    #: Hot public reads (latest, map, series) for a few seconds; see :mod:`api.cache`.
+    cache: ResponseCache = field(default_factory=lambda: ResponseCache(ttl_s=0))

@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     api_db_pool_max: int = Field(default=10, ge=1, le=200)
     api_db_timeout_s: float = Field(default=3.0, gt=0, le=60)
     api_read_key_required: bool = False
+    api_max_points: int = Field(default=10_000, ge=10, le=1_000_000)
+    api_cache_ttl_s: float = Field(default=2.0, ge=0, le=300)
     timescaledb: bool = True
     compress_after_days: int = Field(default=7, ge=0)
     retention_days: int = Field(default=0, ge=0)
