@@ -311,7 +311,8 @@ def test_map_is_valid_geojson_with_latest_values(
     for feature in fc["features"]:
         assert feature["type"] == "Feature"
         lon, lat = feature["geometry"]["coordinates"]
-        assert 8.70 < lon < 8.72 and 49.40 < lat < 49.42  # [longitude, latitude] order
+        assert 8.70 < lon < 8.72
+        assert 49.40 < lat < 49.42
         assert feature["properties"]["values"]
     only_co2 = history_client.get("/v1/map.geojson?quantity=co2").json()
     assert [f["properties"]["name"] for f in only_co2["features"]] == ["town-hall-co2"]
