@@ -19,3 +19,5 @@ class ApiState:
     pool: psycopg_pool.AsyncConnectionPool[Any]
     #: Hot public reads (latest, map, series) for a few seconds; see :mod:`api.cache`.
     cache: ResponseCache = field(default_factory=lambda: ResponseCache(ttl_s=0))
+    #: Whether the rollups are continuous aggregates; learnt on the first series request.
+    rollups: bool | None = None

@@ -122,9 +122,16 @@ def _whole_hour_zone(zone: zoneinfo.ZoneInfo, lo: datetime, hi: datetime) -> boo
 Source = Literal["raw", "hourly", "daily"]
 
 
-def rollup_source(bucket: Bucket, zone: zoneinfo.ZoneInfo, lo: datetime, hi: datetime) -> Source:
-    """Where a bucketed query reads from: the daily rollup, the hourly one, or raw rows."""
-    if bucket.step is not None and bucket.step < timedelta(hours=1):
+def rollup_source(
+    bucket: Bucket, zone: zoneinfo.ZoneInfo, lo: datetime, hi: datetime, *, rollups: bool
+) -> Source:
+    """Where a bucketed query reads from: the daily rollup, the hourly one, or raw rows.
+
+    ``rollups`` says whether they are worth reading: continuous aggregates are; the plain views
+    of a database without TimescaleDB are not (they aggregate the raw rows anyway, and cannot
+    use the time index for a bucket range), so the API passes False there.
+    """
+    if not rollups or (bucket.step is not None and bucket.step < timedelta(hours=1)):
         return "raw"
     if bucket.unit is not None and zone.key == DAILY_ROLLUP_ZONE:
         return "daily"
@@ -162,7 +169,9 @@ class SeriesQuery:
     agg: Agg = "avg"
     after: tuple[datetime, int] | None = None
     limit: int | None = None
-    source: Source | None = None  # None: chosen by rollup_source()
+    #: None: chosen by :func:`rollup_source` with ``rollups``.
+    source: Source | None = None
+    rollups: bool = True
 
 
 def series_sql(q: SeriesQuery) -> tuple[Query, dict[str, Any]]:
@@ -187,7 +196,7 @@ def series_sql(q: SeriesQuery) -> tuple[Query, dict[str, Any]]:
         if q.after is not None:
             query = sql.SQL("{} AND (m.time, m.channel) > (%(at)s, %(ac)s)").format(query)
     else:
-        source = q.source or rollup_source(q.bucket, q.zone, q.lo, q.hi)
+        source = q.source or rollup_source(q.bucket, q.zone, q.lo, q.hi, rollups=q.rollups)
         if source == "raw":
             table, column, aggs = "measurements", "time", _RAW_AGG
         else:
@@ -339,3 +348,15 @@ def is_stale(*, age_s: float, expected_interval_s: int | None) -> bool:
     """Whether a value is older than the silent rule allows (see device_registry)."""
     limit = 86_400 if expected_interval_s is None else SILENT_INTERVALS * expected_interval_s
     return age_s > limit
+
+
+async def rollups_materialised(*, conn: psycopg.AsyncConnection[Any]) -> bool:
+    """Whether ``measurements_hourly`` is a TimescaleDB continuous aggregate (else a view)."""
+    cur = await conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'")
+    if await cur.fetchone() is None:
+        return False
+    cur = await conn.execute(
+        "SELECT 1 FROM timescaledb_information.continuous_aggregates"
+        " WHERE view_name = 'measurements_hourly'"
+    )
+    return await cur.fetchone() is not None

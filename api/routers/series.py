@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import zoneinfo
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
@@ -72,6 +73,12 @@ _LATEST_ITEM: dict[str, Any] = {
 def _connection(state: StateDep) -> AbstractAsyncContextManager[psycopg.AsyncConnection[Any]]:
     # Taken inside the cached computation, so a cache hit costs no connection at all.
     return state.pool.connection(timeout=state.settings.api_db_timeout_s)
+
+
+async def _rollups(state: StateDep, conn: psycopg.AsyncConnection[Any]) -> bool:
+    if state.rollups is None:
+        state.rollups = await ser.rollups_materialised(conn=conn)
+    return state.rollups
 
 
 def _dumps(body: Any) -> bytes:
@@ -227,6 +234,7 @@ async def measurements(
     if wants_csv(request, format):
         async with _connection(state) as conn:
             await require_device(conn, dev_eui)
+            query = dataclasses.replace(query, rollups=await _rollups(state, conn))
         stmt, params = ser.series_sql(query)
         millis = b is None
         outer = sql.SQL(
