@@ -9,7 +9,13 @@ from storage.migrate import TimescaleOptions, ensure_database, migrate
 
 TABLES = {"devices", "gateways", "uplinks", "receptions", "measurements", "device_events",
           "dead_letters", "counter_state"}
-CORE = ["0001_core.sql", "0002_people_flow.sql"]
+CORE = [
+    "0001_core.sql",
+    "0002_people_flow.sql",
+    "0010_api_keys.sql",
+    "0011_sites_and_device_metadata.sql",
+    "0012_read_api.sql",
+]
 
 
 def _tables(url: str) -> set[str]:
