@@ -9,18 +9,22 @@ from typing import Any
 
 import psycopg_pool
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from api.board_hub import BoardHub
+from api.cache import ResponseCache
 from api.errors import install_error_handlers
 from api.metrics import ApiMetrics
 from api.routers import (
     board,
     dead_letters,
     derived,
+    devices,
     gateways,
     health,
     ingest,
     quantities,
+    series,
     sites,
     system,
 )
@@ -68,7 +72,12 @@ def create_app(*, settings: Settings) -> FastAPI:
             registry=CodecRegistry.load(config=settings.codecs_config),
             max_message_bytes=settings.max_message_bytes,
         )
-        app.state.loracity = ApiState(settings=settings, pool=pool, webhooks=webhooks)
+        app.state.loracity = ApiState(
+            settings=settings,
+            pool=pool,
+            webhooks=webhooks,
+            cache=ResponseCache(ttl_s=settings.api_cache_ttl_s),
+        )
         app.state.board_hub = BoardHub(
             pool=pool,
             tick_s=settings.board_tick_s,
@@ -90,6 +99,16 @@ def create_app(*, settings: Settings) -> FastAPI:
     )
     app.state.metrics = metrics
     app.middleware("http")(metrics.middleware)
+    # Open data: any web page may read. Keys travel in headers, never cookies, so no
+    # credentials mode is needed; writes still need a key.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=["*"],
+        allow_methods=["GET", "HEAD", "OPTIONS"],
+        allow_headers=["Authorization", "X-API-Key", "If-None-Match"],
+        expose_headers=["ETag", "X-Time-Zone", "Content-Disposition"],
+        max_age=3600,
+    )
     install_error_handlers(app)
     app.include_router(system.router)
     app.include_router(quantities.router)
@@ -100,4 +119,6 @@ def create_app(*, settings: Settings) -> FastAPI:
     app.include_router(derived.router)
     app.include_router(ingest.router)
     app.include_router(board.router)
+    app.include_router(devices.router)
+    app.include_router(series.router)
     return app

@@ -140,13 +140,21 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(psycopg.DataError)
     async def _bad_value(_: Request, exc: psycopg.DataError) -> JsonResponse:
-        # A value the database cannot hold (e.g. a NUL character in a text parameter): the
-        # client's input, so a 4xx naming the problem rather than a 500.
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid value"
-        return JsonResponse(
-            _error_body(422, f"a value in the request cannot be used: {message[:200]}"),
-            status_code=422,
-        )
+        # A value that passed validation but that PostgreSQL cannot take (a NUL character, a
+        # number out of range): the client's input, so 422 with PostgreSQL's reason.
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid value"
+        message = f"a value in the request cannot be used: {reason[:200]}"
+        return JsonResponse(_error_body(422, message), status_code=422)
+
+    @app.middleware("http")
+    async def _refuse_nul(request: Request, call_next: Any) -> Any:
+        # PostgreSQL text cannot hold NUL; refuse it before any streaming answer has started.
+        if "%00" in request.url.query or "\x00" in request.url.path:
+            return JsonResponse(
+                _error_body(422, "the request contains a NUL character (%00); remove it"),
+                status_code=422,
+            )
+        return await call_next(request)
 
     @app.exception_handler(psycopg.OperationalError)
     async def _db_down(_: Request, exc: psycopg.OperationalError) -> JsonResponse:

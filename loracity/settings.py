@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     # Optional map tiles behind the board's map, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png
     board_tile_url: str | None = None
     board_tick_s: float = Field(default=2.0, ge=0.2, le=60)
+    api_max_points: int = Field(default=10_000, ge=10, le=1_000_000)
+    api_cache_ttl_s: float = Field(default=2.0, ge=0, le=300)
     timescaledb: bool = True
     compress_after_days: int = Field(default=7, ge=0)
     retention_days: int = Field(default=0, ge=0)

@@ -53,9 +53,10 @@ def register_device(
     conn.execute(
         """
         INSERT INTO devices AS d (dev_eui, name, device_type, site, decode_locally,
-                                  latitude, longitude, altitude, expected_interval_s)
+                                  latitude, longitude, altitude, position_registered,
+                                  expected_interval_s)
         VALUES (%(eui)s, %(name)s, %(type)s, %(site)s, coalesce(%(local)s, false),
-                %(lat)s, %(lon)s, %(alt)s, %(interval)s)
+                %(lat)s, %(lon)s, %(alt)s, %(lat)s::double precision IS NOT NULL, %(interval)s)
         ON CONFLICT (dev_eui) DO UPDATE SET
             name = coalesce(%(name)s, d.name),
             device_type = coalesce(%(type)s, d.device_type),
@@ -64,6 +65,7 @@ def register_device(
             latitude = coalesce(%(lat)s, d.latitude),
             longitude = coalesce(%(lon)s, d.longitude),
             altitude = coalesce(%(alt)s, d.altitude),
+            position_registered = d.position_registered OR %(lat)s::double precision IS NOT NULL,
             expected_interval_s = coalesce(%(interval)s, d.expected_interval_s),
             updated_at = now()
         """,

@@ -10,8 +10,8 @@ from fastapi import APIRouter, Query, Request, Response
 
 from api.csv import csv_response, wants_csv
 from api.deps import AdminAccess, ConnDep, SettingsDep
-from api.params import TIME_FORMATS, time_window
 from api.responses import JsonResponse
+from api.time_windows import TIME_FORMATS, time_window
 from storage.dead_letters import PREVIEW_BYTES, list_dead_letters
 
 router = APIRouter(prefix="/v1", tags=["dead letters"])

@@ -11,8 +11,8 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from api.csv import csv_response, wants_csv
 from api.deps import ConnDep, ReadAccess, SettingsDep
 from api.errors import NotFound
-from api.params import TIME_FORMATS, time_window
 from api.responses import JsonResponse
+from api.time_windows import TIME_FORMATS, time_window
 from storage.gateways import GatewayRow, get_gateway, list_gateways
 
 router = APIRouter(prefix="/v1", tags=["gateways"])

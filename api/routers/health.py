@@ -10,8 +10,8 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from api.csv import csv_response, wants_csv
 from api.deps import ConnDep, ReadAccess, SettingsDep
 from api.errors import BadRequest, NotFound
-from api.params import TIME_FORMATS, time_window
 from api.responses import JsonResponse
+from api.time_windows import TIME_FORMATS, time_window
 from storage.device_health import SILENT_AFTER_INTERVALS, DeviceHealthRow, device_health
 from storage.devices import canonical_dev_eui
 

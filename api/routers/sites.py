@@ -11,8 +11,9 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from api.csv import csv_response, wants_csv
 from api.deps import ConnDep, ReadAccess, SettingsDep
 from api.errors import NotFound
-from api.params import TIME_FORMATS, bucket_edges, parse_zone, time_window
+from api.params import parse_zone
 from api.responses import JsonResponse
+from api.time_windows import TIME_FORMATS, bucket_edges, time_window
 from lorawan.occupancy import (
     Presence,
     presence_from_flows,

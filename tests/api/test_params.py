@@ -8,7 +8,7 @@ from itertools import pairwise
 import pytest
 
 from api.errors import BadRequest
-from api.params import bucket_edges, time_window
+from api.time_windows import bucket_edges, time_window
 
 NOW = datetime(2026, 10, 25, 12, 0, tzinfo=UTC)
 
