@@ -46,9 +46,9 @@ from zoneinfo import ZoneInfo
 
 import httpx2 as httpx
 import psycopg
-from loracity.servers import PostgresServer, create_database, start_postgres
-from loracity.servers.pg_cluster import local_binaries
 
+from devservers import PostgresServer, create_database, start_postgres
+from devservers.pg_cluster import local_binaries
 from loracity.history import load_history
 from storage import series as ser
 from storage.device_registry import DeviceFilter

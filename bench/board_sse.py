@@ -1,6 +1,6 @@
 """The live board with 1, 50 and 200 SSE clients: server CPU and update delay per client count.
 
-Starts its own PostgreSQL (the ladder in :mod:`loracity.servers`), writes two hours of the meetup
+Starts its own PostgreSQL (the ladder in :mod:`devservers`), writes two hours of the meetup
 scenario, and runs ``loracity api`` as a subprocess on 127.0.0.1. For each client count it opens
 that many ``/board/events`` streams for ``--seconds`` and prints:
 
@@ -38,8 +38,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import orjson
-from loracity.servers import create_database, start_postgres
 
+from devservers import create_database, start_postgres
 from loracity.history import load_history
 from storage.migrate import migrate
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
-from loracity.servers import PostgresServer, create_database, drop_database
 
 from api.app import create_app
+from devservers import PostgresServer, create_database, drop_database
 from loracity.history import load_history
 from loracity.settings import Settings
 from storage.migrate import TimescaleOptions, migrate
