@@ -12,7 +12,7 @@ from fastapi import FastAPI
 
 from api.errors import install_error_handlers
 from api.metrics import ApiMetrics
-from api.routers import quantities, system
+from api.routers import opendata, quantities, system
 from api.state import ApiState
 from loracity.settings import Settings
 
@@ -66,4 +66,5 @@ def create_app(*, settings: Settings) -> FastAPI:
     install_error_handlers(app)
     app.include_router(system.router)
     app.include_router(quantities.router)
+    app.include_router(opendata.router)
     return app
