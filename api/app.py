@@ -12,7 +12,7 @@ from fastapi import FastAPI
 
 from api.errors import install_error_handlers
 from api.metrics import ApiMetrics
-from api.routers import opendata, quantities, system
+from api.routers import opendata, quantities, sensorthings, system
 from api.state import ApiState
 from loracity.settings import Settings
 
@@ -67,4 +67,5 @@ def create_app(*, settings: Settings) -> FastAPI:
     app.include_router(system.router)
     app.include_router(quantities.router)
     app.include_router(opendata.router)
+    app.include_router(sensorthings.router)
     return app

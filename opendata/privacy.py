@@ -95,3 +95,10 @@ def applies_to_read(*, keyed: bool, public_api: bool) -> bool:
     """Whether an API read of people counts goes through the rule: anonymous reads do when the
     operator configured it (``LORACITY_PRIVACY_PUBLIC_API``); keyed reads never do."""
     return public_api and not keyed
+
+
+def suppress_sql(*, rule: PrivacyRule, expr: str) -> str:
+    """The rule's suppression as an SQL expression over ``expr`` (k is an int, inlined), for
+    queries that filter and sort on published values (SensorThings)."""
+    k = int(rule.k)
+    return f"(CASE WHEN ({expr}) > 0 AND ({expr}) < {k} THEN NULL ELSE ({expr}) END)"
