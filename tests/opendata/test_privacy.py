@@ -7,7 +7,9 @@ from datetime import timedelta
 import pytest
 
 from loracity.settings import Settings
+from opendata.datasets import GROUPS
 from opendata.privacy import (
+    PEOPLE_QUANTITIES,
     PrivacyRule,
     applies_to_read,
     bucket_aggregate,
@@ -58,3 +60,8 @@ def test_k_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_the_rule_is_built_from_settings() -> None:
     settings = Settings(_env_file=None, privacy_k=4, privacy_bucket_minutes=60)  # type: ignore[call-arg]
     assert settings.privacy_rule() == PrivacyRule(k=4, bucket=timedelta(hours=1))
+
+
+def test_no_raw_measurement_group_publishes_people_counts() -> None:
+    for group in GROUPS:
+        assert not set(group.quantities) & PEOPLE_QUANTITIES, group.id
