@@ -15,6 +15,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from ingest.decoding import CodecResolver, decode_with
+from ingest.process import drop_identifiers
 from lorawan.envelopes import parse_message
 from lorawan.errors import LorawanError
 from lorawan.uplink import SourceFormat, Uplink
@@ -92,6 +93,7 @@ def _redecode_device(*, conn: psycopg.Connection[Any], dev_eui: str, codec: Any,
                                      f"{stored.decode_error}")
             continue
         report.decoded += 1
+        drop_identifiers(stored=stored)
         updates.append((Jsonb(stored.decoded), stored.decoded_by, dev_eui, received_at, f_cnt))
         quantities = {(m.quantity, m.channel) for m in stored.measurements}
         for m in stored.measurements:
