@@ -59,8 +59,16 @@ LINKS: Mapping[str, Mapping[str, Link]] = {
     "Things": {
         "Locations": Link("Locations", True, _eq("_thing", "id")),
         "Datastreams": Link("Datastreams", True, _eq("_thing", "id")),
+        "HistoricalLocations": Link("HistoricalLocations", True, _eq("_thing", "id")),
     },
-    "Locations": {"Things": Link("Things", True, _eq("_thing", "_thing"))},
+    "Locations": {
+        "Things": Link("Things", True, _eq("_thing", "_thing")),
+        "HistoricalLocations": Link("HistoricalLocations", True, _eq("_thing", "_thing")),
+    },
+    "HistoricalLocations": {
+        "Thing": Link("Things", False, _eq("_thing", "_thing")),
+        "Locations": Link("Locations", True, _eq("_thing", "_thing")),
+    },
     "Datastreams": {
         "Thing": Link("Things", False, _eq("_thing", "_thing")),
         "Sensor": Link("Sensors", False, _eq("id", "_sensor")),

@@ -62,6 +62,13 @@ SELECT d.dev_eui AS id, coalesce(d.name, d.dev_eui) AS name,
 FROM devices d WHERE d.latitude IS NOT NULL AND d.longitude IS NOT NULL
 """
 
+# One per positioned device: its registered position, since it was first seen. (Positions that
+# trackers report as latitude/longitude measurements are Observations, not Locations.)
+_HISTORICAL = """
+SELECT d.dev_eui AS id, coalesce(d.first_seen, d.created_at) AS time, d.dev_eui AS _thing
+FROM devices d WHERE d.latitude IS NOT NULL AND d.longitude IS NOT NULL
+"""
+
 _FEATURES = """
 SELECT d.dev_eui AS id, coalesce(d.name, d.dev_eui) AS name,
        'where the device measures' AS description, 'application/geo+json' AS "encodingType",
@@ -137,6 +144,7 @@ SETS: Mapping[str, EntitySet] = {
         ("id", "name", "description", "encodingType", "location"),
         ("_lon", "_lat"),
     ),
+    "HistoricalLocations": EntitySet("HistoricalLocations", _HISTORICAL, ("id", "time")),
     "FeaturesOfInterest": EntitySet(
         "FeaturesOfInterest",
         _FEATURES,

@@ -170,3 +170,15 @@ def test_bad_requests_say_what_is_wrong(
     r = sta.get(f"{ROOT}{path}", params=params)
     assert r.status_code == status
     assert words in r.json()["detail"]
+
+
+def test_historical_locations_link_things_and_locations(sta: TestClient) -> None:
+    thing = _get(sta, "/Things", **{"$filter": "name eq 'square-climate'"})["value"][0]
+    hist = _get(sta, f"/Things('{thing['@iot.id']}')/HistoricalLocations")["value"]
+    assert len(hist) == 1
+    assert hist[0]["time"].endswith("Z")
+    back = _get(
+        sta, f"/HistoricalLocations('{hist[0]['@iot.id']}')", **{"$expand": "Thing,Locations"}
+    )
+    assert back["Thing"]["@iot.id"] == thing["@iot.id"]
+    assert back["Locations"][0]["location"]["type"] == "Point"
