@@ -23,7 +23,9 @@ from api.routers import (
     gateways,
     health,
     ingest,
+    opendata,
     quantities,
+    sensorthings,
     series,
     sites,
     system,
@@ -121,4 +123,6 @@ def create_app(*, settings: Settings) -> FastAPI:
     app.include_router(board.router)
     app.include_router(devices.router)
     app.include_router(series.router)
+    app.include_router(opendata.router)
+    app.include_router(sensorthings.router)
     return app

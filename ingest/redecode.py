@@ -17,6 +17,7 @@ from psycopg.types.json import Jsonb
 from lorawan.decoding import CodecResolver, decode_with
 from lorawan.envelopes import parse_message
 from lorawan.errors import LorawanError
+from lorawan.pipeline import drop_identifiers
 from lorawan.uplink import SourceFormat, Uplink
 from storage.flows import (
     COUNTER_TO_INTERVAL,
@@ -100,6 +101,7 @@ def _redecode_device(*, conn: psycopg.Connection[Any], dev_eui: str, codec: Any,
                                      f"{stored.decode_error}")
             continue
         report.decoded += 1
+        drop_identifiers(stored=stored)
         updates.append((Jsonb(stored.decoded), stored.decoded_by, dev_eui, received_at, f_cnt))
         quantities = {(m.quantity, m.channel) for m in stored.measurements}
         for m in stored.measurements:
