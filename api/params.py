@@ -16,10 +16,10 @@ from storage.devices import canonical_dev_eui
 
 TIME_FORMATS_HELP = (
     "use ISO 8601 (2026-03-29T14:00:00Z, 2026-03-29T16:00:00+02:00, 2026-03-29 for local "
-    "midnight) or a time relative to now (now, -24h, -7d, -30m, -2w, now-90s)"
+    "midnight) or a time relative to now (now, -24h, -7d, -30m, -2w, now-90s, +15m)"
 )
 
-_RELATIVE = re.compile(r"^(?:now)?\s*(?:-\s*(\d{1,9})\s*(s|m|h|d|w))?$")
+_RELATIVE = re.compile(r"^(?:now)?\s*(?:([+-])\s*(\d{1,9})\s*(s|m|h|d|w))?$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 _LATEST = datetime(2200, 1, 1, tzinfo=UTC)
@@ -46,15 +46,26 @@ def parse_time(value: str, *, name: str, now: datetime, zone: zoneinfo.ZoneInfo)
     if text == "":
         raise BadRequest(f"{name} is empty; {TIME_FORMATS_HELP}")
     rel = _RELATIVE.match(text.lower())
-    if rel is not None and (text.lower().startswith("now") or rel.group(1)):
-        amount, unit = rel.group(1), rel.group(2)
+    if rel is not None and (text.lower().startswith("now") or rel.group(2)):
+        sign, amount, unit = rel.group(1), rel.group(2), rel.group(3)
         if amount is None:
             return now
+        delta = timedelta(**{_UNITS[unit]: int(amount)})
+        if sign == "-":
+            # Far into the past means "everything": clamp instead of refusing.
+            try:
+                return max(now - delta, _EARLIEST)
+            except OverflowError:
+                return _EARLIEST
         try:
-            result = now - timedelta(**{_UNITS[unit]: int(amount)})
+            result = now + delta
         except OverflowError:
-            result = _EARLIEST
-        return max(result, _EARLIEST)
+            raise BadRequest(
+                f"{name}: {value[:60]!r} is out of range (years 1970 to 2200)"
+            ) from None
+        if result > _LATEST:
+            raise BadRequest(f"{name}: {value[:60]!r} is out of range (years 1970 to 2200)")
+        return result
     try:
         if len(text) == 10:
             day = date.fromisoformat(text)
@@ -70,7 +81,7 @@ def parse_time(value: str, *, name: str, now: datetime, zone: zoneinfo.ZoneInfo)
     except (ValueError, OverflowError):
         raise BadRequest(f"{name}: {value[:60]!r} is out of range") from None
     if not _EARLIEST <= result <= _LATEST:
-        raise BadRequest(f"{name}: {value[:60]!r} is out of range (1970 to 2200)")
+        raise BadRequest(f"{name}: {value[:60]!r} is out of range (years 1970 to 2200)")
     return result
 
 
