@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from loracity.servers import PostgresServer, create_database, drop_database
 
+from devservers import PostgresServer, create_database, drop_database
 from loracity.history import load_history
 from storage.migrate import migrate
 
