@@ -7,9 +7,9 @@ import logging
 import orjson
 import psycopg
 import pytest
-from ingest.process import RawMessage, process_messages
 
 from lorawan.identifiers import drop_mac_fields, looks_like_mac
+from lorawan.pipeline import RawMessage, process_messages
 from storage.migrate import TimescaleOptions, migrate
 from storage.writer import BatchWriter, configure_connection
 from tests.ingest.helpers import BASE_TIME, Scope
