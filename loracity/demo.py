@@ -203,7 +203,8 @@ def run_demo(*, options: DemoOptions, stop: threading.Event,
         with psycopg.connect(database_url) as conn:
             written = store_messages(conn=conn, messages=_until_stopped(history, stop),
                                      registry=registry)
-        echo(f"  {written.uplinks} uplinks, {written.measurements} measurements written")
+        echo(f"  {written.uplinks} uplinks, {written.measurements} measurements written; "
+             f"live data from {datetime.fromtimestamp(seam_ns / 1e9, UTC).isoformat()}")
         if stop.is_set():
             return 0
 
