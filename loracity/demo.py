@@ -102,11 +102,12 @@ def run_demo(*, options: DemoOptions, stop: threading.Event,
     scenario = load_scenario(source=options.scenario)
     rungs = ("local", "embedded") if options.servers == "auto" else (options.servers,)
     data_dir = options.data_dir
-    pg_dir = postgres_dir(data_dir)
     if options.fresh:
         shutil.rmtree(data_dir, ignore_errors=True)
-        shutil.rmtree(pg_dir, ignore_errors=True)
     data_dir.mkdir(parents=True, exist_ok=True)
+    pg_dir = postgres_dir(data_dir)
+    if options.fresh:
+        shutil.rmtree(pg_dir, ignore_errors=True)
     echo(f"data directory: {data_dir}" + (f" (PostgreSQL in {pg_dir})"
                                            if pg_dir.parent != data_dir else ""))
 
