@@ -3,12 +3,15 @@ every child gone after Ctrl-C, and the data directory reused by the next start."
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
+import shutil
 import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -24,8 +27,11 @@ MEETUP = Path(__file__).resolve().parents[1] / "simulators" / "scenarios" / "mee
 
 
 def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("LORACITY_DATABASE_URL", "LORACITY_MQTT_URL")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("LORACITY_DATABASE_URL", "LORACITY_MQTT_URL")
+    }
     env["LORACITY_METRICS_PORT"] = "0"
     return env
 
@@ -34,8 +40,10 @@ def _scenario(tmp_path: Path) -> Path:
     # The meetup scenario with its outdoor climate sensor sending every 10 s, so live points
     # after the seam arrive within the test's time.
     text = MEETUP.read_text(encoding="utf-8")
-    fast = text.replace("behaviour: {model: environment}\n    interval: 2m",
-                        "behaviour: {model: environment}\n    interval: 10s")
+    fast = text.replace(
+        "behaviour: {model: environment}\n    interval: 2m",
+        "behaviour: {model: environment}\n    interval: 10s",
+    )
     assert fast != text
     path = tmp_path / "meetup-fast.yaml"
     path.write_text(fast, encoding="utf-8")
@@ -54,10 +62,28 @@ def _status(url: str) -> int | None:
 
 def _start(scenario: Path, data_dir: Path, port: int) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "loracity", "demo", "--servers", "embedded", "--scenario",
-         str(scenario), "--data-dir", str(data_dir), "--port", str(port),
-         "--backfill-hours", "2", "--show-password"],
-        env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        [
+            sys.executable,
+            "-m",
+            "loracity",
+            "demo",
+            "--servers",
+            "embedded",
+            "--scenario",
+            str(scenario),
+            "--data-dir",
+            str(data_dir),
+            "--port",
+            str(port),
+            "--backfill-hours",
+            "2",
+            "--show-password",
+        ],
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     assert proc.stdout is not None
     seen = ""
     deadline = time.monotonic() + 60
@@ -66,7 +92,7 @@ def _start(scenario: Path, data_dir: Path, port: int) -> tuple[subprocess.Popen[
         if not line:
             break
         seen += line
-        if "Ctrl-C stops it" in line:
+        if line.startswith("  MQTT:"):  # the last line of what it prints before its QR code
             break
     return proc, seen
 
@@ -113,8 +139,17 @@ def test_demo_serves_the_platform_joins_history_to_live_and_reuses_its_data(
     tmp_path: Path,
 ) -> None:
     scenario = _scenario(tmp_path)
-    data_dir = tmp_path / "demo"
-    tmp_path.chmod(0o755)  # the embedded PostgreSQL may run as an unprivileged account
+    # Not under tmp_path: run as root, the embedded PostgreSQL runs as an unprivileged account
+    # that must reach its directory (else the demo keeps it in /var/tmp, which would stay).
+    data_dir = Path(tempfile.mkdtemp(prefix="loracity-demo-test-"))
+    data_dir.chmod(0o755)
+    try:
+        _run_twice(scenario, data_dir)
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _run_twice(scenario: Path, data_dir: Path) -> None:
     port = free_port()
     began = time.monotonic()
     proc, seen = _start(scenario, data_dir, port)
@@ -122,38 +157,48 @@ def test_demo_serves_the_platform_joins_history_to_live_and_reuses_its_data(
         assert "Ctrl-C stops it" in seen, seen
         assert time.monotonic() - began < 60
         base = f"http://localhost:{port}"
-        assert f"{base}/board" in seen and f"{base}/docs" in seen
-        assert "Grafana" in seen and "loracity_reader" in seen
+        assert f"{base}/board" in seen
+        assert f"{base}/docs" in seen
+        assert "Grafana" in seen
+        assert "loracity_reader" in seen
         assert _status(f"{base}/readyz") == 200
         # 404 only while the board is not merged into this branch; the lead tightens it to 200.
         assert _status(f"{base}/board") in (200, 404)
         url = re.search(r"database: (postgresql://\S+)", seen)
         seam = re.search(r"live data from (\S+)", seen)
-        assert url and seam, seen
+        assert url, seen
+        assert seam, seen
         seam_at = datetime.fromisoformat(seam[1])
         # Wait for three live points of the outdoor sensor after the seam.
         deadline = time.monotonic() + 45
         rows: list[tuple[datetime, float]] = []
         while time.monotonic() < deadline:
             with psycopg.connect(url[1]) as conn:
-                rows = [(t, v) for t, v in conn.execute(
-                    "SELECT m.time, m.value FROM measurements m JOIN devices d USING (dev_eui)"
-                    " WHERE d.name = 'square-climate' AND m.quantity = 'temperature'"
-                    " ORDER BY m.time").fetchall()]
+                rows = [
+                    (t, v)
+                    for t, v in conn.execute(
+                        "SELECT m.time, m.value FROM measurements m JOIN devices d USING (dev_eui)"
+                        " WHERE d.name = 'square-climate' AND m.quantity = 'temperature'"
+                        " ORDER BY m.time"
+                    ).fetchall()
+                ]
             if sum(1 for t, _ in rows if t >= seam_at) >= 3:
                 break
             time.sleep(2)
         before = [v for t, v in rows if t < seam_at]
         after = [v for t, v in rows if t >= seam_at]
-        assert len(before) > 100 and len(after) >= 3, (len(before), len(after))
-        steps = [abs(b - a) for a, b in zip(before, before[1:], strict=False)]
+        assert len(before) > 100, len(before)
+        assert len(after) >= 3, len(after)
+        steps = [abs(b - a) for a, b in itertools.pairwise(before)]
         typical = statistics.quantiles(steps, n=100)[98]  # the 99th percentile of the history
         assert abs(after[0] - before[-1]) <= max(typical, 0.05), (before[-3:], after[:3])
         with psycopg.connect(url[1]) as conn:
             count = conn.execute("SELECT count(*) FROM uplinks").fetchone()
-            live = conn.execute("SELECT count(*) FROM uplinks WHERE received_at >= %s",
-                                (seam_at,)).fetchone()
-        assert count is not None and live is not None
+            live = conn.execute(
+                "SELECT count(*) FROM uplinks WHERE received_at >= %s", (seam_at,)
+            ).fetchone()
+        assert count is not None
+        assert live is not None
         assert live[0] > 0  # live uplinks came through MQTT and ingest
     finally:
         out = _stop(proc)
@@ -165,12 +210,14 @@ def test_demo_serves_the_platform_joins_history_to_live_and_reuses_its_data(
         assert "data from the last run" in seen, seen
         assert "reusing the stored data" in seen, seen
         written = re.search(r"(\d+) uplinks, \d+ measurements written", seen)
-        assert written and int(written[1]) < count[0] / 10, seen  # only the gap
+        assert written, seen
+        assert int(written[1]) < count[0] / 10, seen  # only the gap since the last run
         url = re.search(r"database: (postgresql://\S+)", seen)
         assert url, seen
         with psycopg.connect(url[1]) as conn:
             again = conn.execute("SELECT count(*) FROM uplinks").fetchone()
-        assert again is not None and again[0] >= count[0]
+        assert again is not None
+        assert again[0] >= count[0]
     finally:
         _stop(proc)
     assert time.monotonic() - began < 150
