@@ -37,6 +37,7 @@ from lorawan.mqtt_url import MqttEndpoint, redact
 from simulators.messages import SimMessage
 from simulators.scenario import Faults
 from storage.migrate import TimescaleOptions, migrate
+
 log = logging.getLogger(__name__)
 
 ServerChoice = Literal["auto", "local", "embedded"]
