@@ -113,6 +113,18 @@ def _descendants(pid: int) -> set[int]:
     return found
 
 
+def _running_from(directory: Path) -> list[int]:
+    """Processes whose command line names ``directory`` (PostgreSQL's ``-D`` names its data)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if str(directory).encode() in cmdline.read_bytes():
+                found.append(int(cmdline.parent.name))
+        except OSError:
+            continue
+    return [pid for pid in found if _alive(pid)]
+
+
 def _alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -203,6 +215,7 @@ def _run_twice(scenario: Path, data_dir: Path) -> None:
     finally:
         out = _stop(proc)
     assert "stopped:" in out
+    assert not _running_from(data_dir), "a server still runs from the data directory"
     assert _status(f"http://localhost:{port}/readyz") is None  # the API's port is free again
 
     proc, seen = _start(scenario, data_dir, port)
@@ -221,3 +234,48 @@ def _run_twice(scenario: Path, data_dir: Path) -> None:
     finally:
         _stop(proc)
     assert time.monotonic() - began < 150
+
+
+@pytest.mark.parametrize("at", ["starting PostgreSQL", "schema ready"])
+def test_ctrl_c_during_start_up_leaves_no_child(at: str) -> None:
+    data_dir = Path(tempfile.mkdtemp(prefix="loracity-demo-test-"))
+    data_dir.chmod(0o755)
+    try:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "loracity",
+                "demo",
+                "--servers",
+                "embedded",
+                "--data-dir",
+                str(data_dir),
+                "--port",
+                str(free_port()),
+            ],
+            env=_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        assert proc.stdout is not None
+        seen = ""
+        while at not in seen:
+            line = proc.stdout.readline()
+            assert line, seen
+            seen += line
+        children = _descendants(proc.pid)
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+        time.sleep(0.5)
+        children |= {c for c in children if _alive(c)}
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(_alive(c) for c in children):
+            time.sleep(0.2)
+        assert not [c for c in children if _alive(c)], "children left behind"
+        assert not _running_from(data_dir), "a server still runs from the data directory"
+        assert "Traceback" not in out, out
+        assert "Ctrl-C stops it" not in out  # it stopped during start-up
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
