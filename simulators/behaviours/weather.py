@@ -13,7 +13,7 @@ from simulators.profiles import LocalClock
 from simulators.seeds import derive_rng
 
 _KNOT = 12 * 3600.0
-_PRESSURE_WINDOW = 4  # knots averaged into one pressure knot
+_PRESSURE_WINDOW = 6  # knots averaged into one pressure knot
 
 
 @dataclass(slots=True, frozen=True)
@@ -64,7 +64,7 @@ class Weather:
     def _pressure(self, index: int) -> float:
         # A moving average of independent draws: still a pure function of time and seed, and
         # mean-reverting (bounded around 0, sd 7 hPa), but neighbouring knots are correlated,
-        # so the pressure changes by ~5 hPa per 12 h (sd) instead of ~10, as weather does.
+        # so the pressure changes by ~4 hPa per 12 h (sd) instead of ~10, as weather does.
         total = 0.0
         for k in range(index - _PRESSURE_WINDOW + 1, index + 1):
             total += derive_rng(self._seed, "pressure", k).gauss(0.0, 7.0)
