@@ -53,6 +53,7 @@ MOSQUITTO_FOR_DEMO = (2, 0, 13)
 DEMO_FAULTS = Faults(loss=0.03, duplicate=0.02, corrupt=0.004)
 
 DATABASE = "loracity"
+MARKER = ".loracity-demo"  # marks a data directory as the demo's, so --fresh may delete it
 
 
 @dataclass(slots=True, frozen=True, kw_only=True)
@@ -103,9 +104,15 @@ def run_demo(*, options: DemoOptions, stop: threading.Event,
     scenario = load_scenario(source=options.scenario)
     rungs = ("local", "embedded") if options.servers == "auto" else (options.servers,)
     data_dir = options.data_dir
-    if options.fresh:
-        shutil.rmtree(data_dir, ignore_errors=True)
+    marker = data_dir / MARKER
+    if options.fresh and data_dir.exists():
+        # --data-dir could name any directory: delete only one the demo made.
+        if any(data_dir.iterdir()) and not marker.exists():
+            raise OSError(f"{data_dir} is not a loracity demo directory (no {MARKER} in it); "
+                          "--fresh deletes only those")
+        shutil.rmtree(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
+    marker.touch()
     pg_dir = postgres_dir(data_dir)
     if options.fresh:
         shutil.rmtree(pg_dir, ignore_errors=True)

@@ -157,3 +157,15 @@ def test_demo_uses_the_servers_named_in_a_dotenv_file(
         row = conn.execute("SELECT count(*) FROM devices").fetchone()
     assert row is not None
     assert row[0] >= 10  # the scenario's devices were registered in the user's database
+
+
+def test_fresh_deletes_only_a_demo_directory(tmp_path: Path) -> None:
+    precious = tmp_path / "notes.txt"
+    precious.write_text("keep me", encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "loracity", "demo", "--fresh", "--data-dir", str(tmp_path)],
+        env=_env(), capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 1
+    assert "not a loracity demo directory" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert precious.read_text(encoding="utf-8") == "keep me"
