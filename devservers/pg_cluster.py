@@ -26,9 +26,11 @@ from devservers.processes import (
     ServerStartError,
     WorkdirServer,
     close_at_exit,
+    forget_at_exit,
     make_workdir,
     reachable_by,
     server_env,
+    stop_leftover_server,
 )
 
 _VERSION = re.compile(r"\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?")
@@ -198,13 +200,19 @@ class PostgresCluster(WorkdirServer):
 
     _noun = "cluster"
 
-    def __init__(self, *, binaries: PostgresBinaries, log: Log) -> None:
+    def __init__(
+        self, *, binaries: PostgresBinaries, log: Log, persistent_dir: Path | None = None
+    ) -> None:
         super().__init__()
         self.binaries = binaries
         self._log = log
         self._password = secrets.token_urlsafe(24)
         self.port = 0
         self.preloaded_timescaledb = False
+        # With a persistent directory the cluster (and its password) outlive close(): the next
+        # create() starts the same data again instead of running initdb.
+        self._persistent = persistent_dir
+        self.reused = False
 
     @property
     def url(self) -> str:
@@ -212,7 +220,14 @@ class PostgresCluster(WorkdirServer):
         return f"postgresql://postgres:{self._password}@127.0.0.1:{self.port}/postgres"
 
     def create(self) -> None:
-        """initdb into a fresh directory and start the server on a free port."""
+        """initdb into a fresh directory and start the server on a free port.
+
+        With ``persistent_dir``, a cluster already there (same major version) is started again
+        with its data; a server a killed run left running in it is stopped first.
+        """
+        if self._persistent is not None:
+            self._create_persistent(self._persistent)
+            return
         self._workdir = make_workdir(
             kind=f"postgres{self.binaries.version[0]}", account=self._account
         )
@@ -225,6 +240,50 @@ class PostgresCluster(WorkdirServer):
         except BaseException:
             self.close()
             raise
+
+    def _create_persistent(self, workdir: Path) -> None:
+        workdir.mkdir(parents=True, exist_ok=True)
+        if self._account is not None:
+            os.chown(workdir, self._account.uid, self._account.gid)
+        stop_leftover_server(workdir)
+        version_file = workdir / "data" / "PG_VERSION"
+        password_file = workdir / "password"
+        if version_file.is_file():
+            found = version_file.read_text().strip()
+            if found != str(self.binaries.version[0]):
+                raise ServerStartError(
+                    f"{workdir} holds a PostgreSQL {found} cluster, these binaries are "
+                    f"{self.binaries.version_text}; start afresh (the demo's --fresh) or use "
+                    "the same server"
+                )
+            self._password = password_file.read_text().strip()
+            self.reused = True
+        self._workdir = workdir
+        close_at_exit(self)
+        try:
+            if self._account is not None:
+                shutil.rmtree(workdir / "pginstall", ignore_errors=True)
+                self.binaries = reachable_copy(self.binaries, self._account, into=workdir)
+            if not self.reused:
+                shutil.rmtree(workdir / "data", ignore_errors=True)
+                self._initdb()
+                password_file.write_text(self._password + "\n")
+                password_file.chmod(0o600)
+            self._first_start()
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Stop the server; delete its files unless it lives in a persistent directory."""
+        if self._persistent is None:
+            super().close()
+            return
+        if self._process is not None:
+            self._process.stop()
+            self._process = None
+        self._workdir = None
+        forget_at_exit(self)
 
     def _initdb(self) -> None:
         assert self._workdir is not None

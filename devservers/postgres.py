@@ -23,6 +23,7 @@ import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
+from pathlib import Path
 from typing import ClassVar
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
@@ -62,6 +63,8 @@ class PostgresServer(ServerHandle):
     """The rung it came from: ``env``, ``docker``, ``local`` or ``embedded``."""
     description: str = ""
     """Where it runs, for people (no secrets)."""
+    reused: bool = False
+    """Whether it started a cluster kept in a persistent directory by an earlier run."""
     _controller: Controller | None = field(default=None, repr=False, compare=False)
 
     _kind: ClassVar[str] = "a PostgreSQL server"
@@ -73,14 +76,22 @@ def start_postgres(
     rungs: Sequence[str] = RUNGS,
     log: Log | None = None,
     rungs_var: str | None = RUNGS_VAR,
+    persistent_dir: Path | None = None,
 ) -> PostgresServer:
     """Find or start a PostgreSQL server by the ladder in this module's docstring.
+
+    ``persistent_dir``: a cluster the ``local`` or ``embedded`` rung starts lives there and
+    keeps its data after ``close()``; the next call with the same directory starts it again
+    (``PostgresServer.reused`` says so).
 
     ``log`` receives one line per rung passed over (with the reason) and one for the server used.
     ``rungs_var`` names the variable that may narrow ``rungs`` (``None``: ignore it).
     Raises :class:`ServerUnavailableError` listing every rung's reason when none worked.
     """
     starters = {rung: partial(start, env_var) for rung, start in _RUNG_STARTERS.items()}
+    if persistent_dir is not None:
+        starters["local"] = partial(_from_local, env_var, persistent_dir=persistent_dir)
+        starters["embedded"] = partial(_from_embedded, env_var, persistent_dir=persistent_dir)
     return climb(
         server="PostgreSQL",
         tag="postgres",
@@ -144,26 +155,33 @@ def _from_docker(env_var: str, log: Log) -> PostgresServer:
     )
 
 
-def _from_local(env_var: str, log: Log) -> PostgresServer:
+def _from_local(env_var: str, log: Log, *, persistent_dir: Path | None = None) -> PostgresServer:
     found = local_binaries()
     if not found:
         raise RungUnavailable(
             "no PostgreSQL server binaries (initdb, postgres) found via pg_config, PATH or "
             "/usr/lib/postgresql/*/bin"
         )
-    return _from_cluster(found[0], origin="local", log=log)
+    return _from_cluster(found[0], origin="local", log=log, persistent_dir=persistent_dir)
 
 
-def _from_embedded(env_var: str, log: Log) -> PostgresServer:
-    return _from_cluster(embedded_binaries(), origin="embedded", log=log)
+def _from_embedded(
+    env_var: str, log: Log, *, persistent_dir: Path | None = None
+) -> PostgresServer:
+    return _from_cluster(
+        embedded_binaries(), origin="embedded", log=log, persistent_dir=persistent_dir
+    )
 
 
-def _from_cluster(binaries: PostgresBinaries, *, origin: str, log: Log) -> PostgresServer:
-    cluster = PostgresCluster(binaries=binaries, log=log)
+def _from_cluster(
+    binaries: PostgresBinaries, *, origin: str, log: Log, persistent_dir: Path | None = None
+) -> PostgresServer:
+    cluster = PostgresCluster(binaries=binaries, log=log, persistent_dir=persistent_dir)
     cluster.create()
     return PostgresServer(
         url=cluster.url,
         origin=origin,
+        reused=cluster.reused,
         description=(
             f"PostgreSQL {cluster.binaries.version_text} from {cluster.binaries.bindir} "
             f"on 127.0.0.1:{cluster.port}"

