@@ -65,7 +65,8 @@ class Settings(BaseSettings):
     # suppressed, counts are aggregated to buckets of at least 15 minutes.
     privacy_k: int = Field(default=3, ge=1, le=1000)
     privacy_bucket_minutes: int = Field(default=15, ge=15, le=1440, multiple_of=15)
-    privacy_public_api: bool = False  # anonymous /v1 reads of people counts follow the rule too
+    # Reserved: /v1 does not apply the privacy rule yet (open data and SensorThings do).
+    privacy_public_api: bool = False
     # Open data: where dumps are written and served from, and what the catalogue says.
     opendata_dir: Path = Path("opendata-files")
     opendata_base_url: str = "http://127.0.0.1:8000"  # public URL of the API, for download links
