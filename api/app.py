@@ -13,7 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from api.board_hub import BoardHub
 from api.cache import ResponseCache
-from api.errors import install_error_handlers
+from api.errors import document_errors, install_error_handlers
 from api.metrics import ApiMetrics
 from api.routers import (
     board,
@@ -112,6 +112,7 @@ def create_app(*, settings: Settings) -> FastAPI:
         max_age=3600,
     )
     install_error_handlers(app)
+    document_errors(app)
     app.include_router(system.router)
     app.include_router(quantities.router)
     app.include_router(sites.router)

@@ -10,7 +10,10 @@ spreadsheets read as a date); the zone is in the ``X-Time-Zone`` header and the 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import csv
+import io
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from datetime import datetime
 from typing import Any
 
 import psycopg_pool
@@ -83,4 +86,36 @@ def csv_response(
         body(),
         media_type=CSV_MEDIA_TYPE,
         headers={"Content-Disposition": f'attachment; filename="{safe_name}"', **(headers or {})},
+    )
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else value
+
+
+def _lines(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    for n, row in enumerate(rows, 1):
+        writer.writerow([_cell(v) for v in row])
+        if n % 500 == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def csv_rows_response(
+    *, columns: Sequence[str], rows: Iterable[Sequence[Any]], filename: str
+) -> StreamingResponse:
+    """A streamed ``text/csv`` response with a header row and a download file name."""
+    return StreamingResponse(
+        _lines(columns, rows),
+        media_type=CSV_MEDIA_TYPE,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

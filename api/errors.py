@@ -161,3 +161,66 @@ def install_error_handlers(app: FastAPI) -> None:
         log.warning("database error while answering a request: %s", str(exc).strip()[:200])
         err = DatabaseUnavailable()
         return JsonResponse(_error_body(503, err.message), status_code=503, headers=err.headers)
+
+
+#: The body of every error answer, as the OpenAPI document states it.
+ERROR_SCHEMA: dict[str, Any] = {
+    "title": "Error",
+    "type": "object",
+    "required": ["status", "detail"],
+    "properties": {
+        "status": {"type": "integer", "description": "the HTTP status code"},
+        "detail": {"type": "string", "description": "what was wrong and how to fix it"},
+        "problems": {
+            "type": "array",
+            "description": "for 422: one entry per parameter that could not be read",
+            "items": {"type": "object"},
+        },
+    },
+}
+
+
+def document_errors(app: FastAPI) -> None:
+    """Make the OpenAPI document describe the error body the handlers above really send.
+
+    FastAPI documents its own validation error (``detail`` as a list) for every 422; loracity
+    answers ``{status, detail, problems}`` for every error instead.
+    """
+    original = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = original()
+            schemas = schema.get("components", {}).get("schemas", {})
+            if "HTTPValidationError" in schemas:
+                schemas["HTTPValidationError"] = ERROR_SCHEMA
+            _add_common_errors(schema)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+#: Answers any data endpoint may give whatever it does (a key is required by configuration or
+#: by role; the database is away).
+_COMMON_ERRORS = {
+    "401": "No key, or a key that is not valid (unknown or revoked), where one is needed",
+    "403": "A valid key whose role does not allow this request",
+    "503": "The database is not reachable right now; retry after the Retry-After seconds",
+}
+_NO_COMMON_ERRORS = {"/healthz", "/readyz", "/metrics"}
+
+
+def _add_common_errors(schema: dict[str, Any]) -> None:
+    error = {"application/json": {"schema": ERROR_SCHEMA}}
+    for path, operations in schema.get("paths", {}).items():
+        if path in _NO_COMMON_ERRORS:
+            continue
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            for code, description in _COMMON_ERRORS.items():
+                responses.setdefault(code, {"description": description, "content": error})
+            if "{" in path:
+                responses.setdefault(
+                    "404", {"description": "Nothing by that name", "content": error}
+                )

@@ -25,7 +25,8 @@ from lorawan.quantities import QUANTITIES
 from storage import board
 from storage.devices import canonical_dev_eui
 
-router = APIRouter(prefix="/board", tags=["board"])
+# The board is a page and its data feed, not part of the API contract: left out of /docs.
+router = APIRouter(prefix="/board", tags=["board"], include_in_schema=False)
 
 _STATIC = resources.files("api") / "static" / "board"
 #: Seconds between SSE comments that keep proxies from closing an idle stream.

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request, Response
 
-from api.csv import csv_response, wants_csv
+from api.csv_stream import CSV_OPENAPI, csv_rows_response, wants_csv
 from api.deps import AdminAccess, ConnDep, SettingsDep
 from api.responses import JsonResponse
 from api.time_windows import TIME_FORMATS, time_window
@@ -45,7 +45,7 @@ EXAMPLE = {
     + ", ".join(COLUMNS)
     + ".",
     responses={
-        200: {"content": {"application/json": {"example": EXAMPLE}}},
+        200: {"content": {"application/json": {"example": EXAMPLE}, **CSV_OPENAPI}},
         401: {"description": "No key or an invalid key"},
         403: {"description": "Not an admin key"},
     },
@@ -81,8 +81,8 @@ async def dead_letters(
         limit=limit,
     )
     items = [asdict(r) for r in rows]
-    if wants_csv(request=request, format=format):
-        return csv_response(
+    if wants_csv(request, format):
+        return csv_rows_response(
             columns=COLUMNS,
             rows=([i[c] for c in COLUMNS] for i in items),
             filename="dead-letters.csv",

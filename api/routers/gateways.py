@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
-from api.csv import csv_response, wants_csv
+from api.csv_stream import CSV_OPENAPI, csv_rows_response, wants_csv
 from api.deps import ConnDep, ReadAccess, SettingsDep
 from api.errors import NotFound
 from api.responses import JsonResponse
@@ -51,7 +51,9 @@ COLUMNS = list(GATEWAY_EXAMPLE)
     description="Every gateway seen, with the receptions, distinct devices heard and RSSI (dBm) "
     "/ SNR (dB) average, minimum and maximum in the window (default: the last 24 hours). CSV "
     "columns: " + ", ".join(COLUMNS) + ".",
-    responses={200: {"content": {"application/json": {"example": [GATEWAY_EXAMPLE]}}}},
+    responses={
+        200: {"content": {"application/json": {"example": [GATEWAY_EXAMPLE]}, **CSV_OPENAPI}}
+    },
 )
 async def gateways(
     request: Request,
@@ -64,8 +66,8 @@ async def gateways(
 ) -> Response:
     window = time_window(start=start, end=end, tz=settings.timezone)
     rows = [asdict(r) for r in await list_gateways(conn=conn, start=window.start, end=window.end)]
-    if wants_csv(request=request, format=format):
-        return csv_response(
+    if wants_csv(request, format):
+        return csv_rows_response(
             columns=COLUMNS, rows=([r[c] for c in COLUMNS] for r in rows), filename="gateways.csv"
         )
     return JsonResponse(rows)

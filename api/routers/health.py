@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
-from api.csv import csv_response, wants_csv
+from api.csv_stream import CSV_OPENAPI, csv_rows_response, wants_csv
 from api.deps import ConnDep, ReadAccess, SettingsDep
 from api.errors import BadRequest, NotFound
 from api.responses import JsonResponse
@@ -135,7 +135,9 @@ async def one_device(
     summary="Health of every device (e.g. only the silent ones)",
     description="Every device's health over a window (default: the last 7 days), ordered by "
     "DevEUI. CSV columns: " + ", ".join(COLUMNS) + "." + _DOC,
-    responses={200: {"content": {"application/json": {"example": [HEALTH_EXAMPLE]}}}},
+    responses={
+        200: {"content": {"application/json": {"example": [HEALTH_EXAMPLE]}, **CSV_OPENAPI}}
+    },
 )
 async def all_devices(
     request: Request,
@@ -153,8 +155,8 @@ async def all_devices(
     rows = await device_health(conn=conn, start=window.start, end=window.end, silent=silent)
     days = (window.end - window.start).total_seconds() / 86400
     out = [_public(r, days=days) for r in rows]
-    if wants_csv(request=request, format=format):
-        return csv_response(
+    if wants_csv(request, format):
+        return csv_rows_response(
             columns=COLUMNS, rows=([o[c] for c in COLUMNS] for o in out), filename="health.csv"
         )
     return JsonResponse(out)

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
-from api.csv import csv_response, wants_csv
+from api.csv_stream import CSV_OPENAPI, csv_rows_response, wants_csv
 from api.deps import ConnDep, ReadAccess, SettingsDep
 from api.errors import NotFound
 from api.params import parse_zone
@@ -93,7 +93,7 @@ def _share(present: float | None, capacity: int | None) -> float | None:
 @router.get(
     "/sites",
     summary="Sites with their capacity, devices and people present now",
-    responses={200: {"content": {"application/json": {"example": [SITE_EXAMPLE]}}}},
+    responses={200: {"content": {"application/json": {"example": [SITE_EXAMPLE]}, **CSV_OPENAPI}}},
 )
 async def sites(
     request: Request,
@@ -129,8 +129,8 @@ async def sites(
                 "capacity_share": _share(value, s.capacity),
             }
         )
-    if wants_csv(request=request, format=format):
-        return csv_response(
+    if wants_csv(request, format):
+        return csv_rows_response(
             columns=SITE_COLUMNS,
             rows=([row[c] for c in SITE_COLUMNS] for row in out),
             filename="sites.csv",
@@ -175,6 +175,7 @@ async def _present_now(
     responses={
         200: {
             "content": {
+                **CSV_OPENAPI,
                 "application/json": {
                     "example": {
                         "site": "market-square",
@@ -199,7 +200,7 @@ async def _present_now(
                             }
                         ],
                     }
-                }
+                },
             }
         },
         404: {"description": "No such site"},
@@ -269,8 +270,8 @@ async def people_flow(
                 "capacity_share": _share(p.present, info.capacity),
             }
         )
-    if wants_csv(request=request, format=format):
-        return csv_response(
+    if wants_csv(request, format):
+        return csv_rows_response(
             columns=FLOW_COLUMNS,
             rows=([r[c] for c in FLOW_COLUMNS] for r in rows),
             filename=f"people-flow-{site}.csv",
