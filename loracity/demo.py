@@ -25,6 +25,7 @@ from ingest.service import IngestOptions, IngestService
 from lorawan.codecs.registry import CodecRegistry
 from lorawan.mqtt_url import MqttEndpoint, redact
 from storage.migrate import TimescaleOptions, migrate
+from storage.stats import stored_counts
 
 log = logging.getLogger(__name__)
 
@@ -177,20 +178,13 @@ def _wait_ready(*, service: IngestService, stop: threading.Event, timeout_s: flo
 def _status(database_url: str) -> str:
     try:
         with psycopg.connect(database_url, connect_timeout=5) as conn:
-            row = conn.execute(
-                "SELECT (SELECT count(*) FROM uplinks), (SELECT count(*) FROM devices),"
-                " (SELECT count(*) FROM measurements), (SELECT count(*) FROM dead_letters)"
-            ).fetchone()
-            latest = conn.execute(
-                "SELECT DISTINCT ON (quantity) quantity, value FROM measurements"
-                " WHERE quantity IN ('people_in', 'occupancy', 'co2', 'temperature',"
-                " 'parking_occupied', 'water_level') ORDER BY quantity, time DESC").fetchall()
+            counts = stored_counts(conn=conn)
     except psycopg.Error as exc:
         return f"[{_clock()}] database not answering: {redact(str(exc))}"
-    assert row is not None
-    values = ", ".join(f"{q} {v:g}" for q, v in latest)
-    return (f"[{_clock()}] {row[0]} uplinks from {row[1]} devices, {row[2]} measurements, "
-            f"{row[3]} dead letters" + (f" | latest: {values}" if values else ""))
+    values = ", ".join(f"{q} {v:g}" for q, v in counts.latest)
+    return (f"[{_clock()}] {counts.uplinks} uplinks from {counts.devices} devices, "
+            f"{counts.measurements} measurements, {counts.dead_letters} dead letters"
+            + (f" | latest: {values}" if values else ""))
 
 
 def _clock() -> str:
