@@ -18,12 +18,10 @@ from typing import Any, Literal
 import psycopg
 import typer
 
-from ingest.decoding import PayloadDecoder
-from ingest.health import HealthServer
-from ingest.metrics import IngestMetrics
-from ingest.service import IngestOptions, IngestService
-from lorawan.codecs.registry import CodecRegistry
-from lorawan.mqtt_url import MqttEndpoint, redact
+from ingest.service import IngestService
+from loracity.ingest_stack import running_ingest
+from loracity.settings import Settings
+from lorawan.mqtt_url import redact
 from storage.migrate import TimescaleOptions, migrate
 from storage.stats import stored_counts
 
@@ -50,14 +48,16 @@ class DemoOptions:
     mqtt_url: str | None = None
     servers: ServerChoice = "auto"  # where the servers the demo starts come from
     show_password: bool = False  # print the database URL with its password
-    metrics_host: str = "127.0.0.1"
-    metrics_port: int = 9108
     seed: int = 1
 
 
-def run_demo(*, options: DemoOptions, stop: threading.Event,
+def run_demo(*, options: DemoOptions, settings: Settings, stop: threading.Event,
              echo: Any = typer.echo) -> int:
-    """Run the demo until ``stop`` is set or the duration has passed; returns an exit code."""
+    """Run the demo until ``stop`` is set or the duration has passed; returns an exit code.
+
+    Ingest runs with ``settings`` (metrics port, batching, codecs), pointed at the demo's
+    servers under a client id of its own.
+    """
     from devservers import create_database, start_mqtt_broker, start_postgres
     from loracity.scenario_devices import register_scenario_devices
     from simulators.loading import load_scenario
@@ -81,7 +81,7 @@ def run_demo(*, options: DemoOptions, stop: threading.Event,
             database_url = create_database(server_url=pg.url, dbname="loracity")
             echo(f"  {pg.description}")
         mqtt_url = options.mqtt_url
-        protocol = "auto"
+        protocol = settings.mqtt_protocol
         if mqtt_url is None:
             echo("starting the MQTT broker ...")
             broker = stack.enter_context(start_mqtt_broker(
@@ -97,28 +97,20 @@ def run_demo(*, options: DemoOptions, stop: threading.Event,
             registered = register_scenario_devices(conn=conn, scenario=scenario)
         echo(f"registered the scenario's {registered} devices (type, site)")
 
-        registry = stack.enter_context(CodecRegistry.load())
-        metrics = IngestMetrics()
-        service = IngestService(
-            options=IngestOptions(database_url=database_url, mqtt=MqttEndpoint.parse(mqtt_url),
-                                  client_id="loracity-demo-ingest", protocol=protocol),
-            metrics=metrics, decoder=PayloadDecoder(resolver=registry))
+        ingest = stack.enter_context(running_ingest(
+            settings=settings.model_copy(update={
+                "database_url": database_url, "mqtt_url": mqtt_url,
+                "mqtt_client_id": "loracity-demo-ingest", "mqtt_protocol": protocol}),
+            any_port_if_taken=True))
+        service = ingest.service
         ingest_stop = threading.Event()
         ingest_thread = threading.Thread(target=service.run, kwargs={"stop": ingest_stop},
                                          name="ingest", daemon=True)
         ingest_thread.start()
         stack.callback(ingest_thread.join, 30)
         stack.callback(ingest_stop.set)
-        if options.metrics_port:
-            try:
-                health = HealthServer(host=options.metrics_host, port=options.metrics_port,
-                                      registry=metrics.registry, ready=service.ready)
-            except OSError:
-                health = HealthServer(host=options.metrics_host, port=0,
-                                      registry=metrics.registry, ready=service.ready)
-            health.start()
-            stack.callback(health.close)
-            echo(f"ingest metrics: http://{options.metrics_host}:{health.port}/metrics")
+        if ingest.health is not None:
+            echo(f"ingest metrics: http://{settings.metrics_host}:{ingest.health.port}/metrics")
         _wait_ready(service=service, stop=stop)
 
         if options.backfill_hours > 0 and not stop.is_set():
@@ -170,7 +162,7 @@ def run_demo(*, options: DemoOptions, stop: threading.Event,
 def _wait_ready(*, service: IngestService, stop: threading.Event, timeout_s: float = 30) -> None:
     deadline = time.monotonic() + timeout_s
     while not stop.is_set() and time.monotonic() < deadline:
-        if service.ready()[0] or "database" in service.ready()[1]:
+        if service.ready().mqtt_connected:  # the database was migrated just before
             return
         stop.wait(0.2)
 
