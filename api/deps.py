@@ -12,6 +12,7 @@ import psycopg
 import psycopg_pool
 from fastapi import Depends, Request
 
+from api.board_hub import BoardHub
 from api.errors import DatabaseUnavailable, Forbidden, Unauthorized
 from api.state import ApiState
 from loracity.settings import Settings
@@ -33,6 +34,15 @@ def get_settings(state: StateDep) -> Settings:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_board_hub(request: Request) -> BoardHub:
+    """The process's one live-board hub (built in the lifespan)."""
+    hub: BoardHub = request.app.state.board_hub
+    return hub
+
+
+BoardHubDep = Annotated[BoardHub, Depends(get_board_hub)]
 
 
 async def get_conn(state: StateDep) -> AsyncIterator[psycopg.AsyncConnection[Any]]:

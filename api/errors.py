@@ -61,6 +61,12 @@ class Forbidden(ApiError):
     status_code = 403
 
 
+class MalformedBody(ApiError):
+    """A request body that cannot be used (not JSON, not a known message format, ...)."""
+
+    status_code = 400
+
+
 class PayloadTooLarge(ApiError):
     """A request body over the configured limit."""
 
@@ -131,6 +137,24 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _pool_timeout(_: Request, exc: psycopg_pool.PoolTimeout) -> JsonResponse:
         err = DatabaseUnavailable()
         return JsonResponse(_error_body(503, err.message), status_code=503, headers=err.headers)
+
+    @app.exception_handler(psycopg.DataError)
+    async def _bad_value(_: Request, exc: psycopg.DataError) -> JsonResponse:
+        # A value that passed validation but that PostgreSQL cannot take (a NUL character, a
+        # number out of range): the client's input, so 422 with PostgreSQL's reason.
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid value"
+        message = f"a value in the request cannot be used: {reason[:200]}"
+        return JsonResponse(_error_body(422, message), status_code=422)
+
+    @app.middleware("http")
+    async def _refuse_nul(request: Request, call_next: Any) -> Any:
+        # PostgreSQL text cannot hold NUL; refuse it before any streaming answer has started.
+        if "%00" in request.url.query or "\x00" in request.url.path:
+            return JsonResponse(
+                _error_body(422, "the request contains a NUL character (%00); remove it"),
+                status_code=422,
+            )
+        return await call_next(request)
 
     @app.exception_handler(psycopg.OperationalError)
     async def _db_down(_: Request, exc: psycopg.OperationalError) -> JsonResponse:

@@ -27,6 +27,13 @@ class ApiMetrics:
             registry=self.registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )
+        self.webhook_messages = Counter(
+            "loracity_api_webhook_messages",
+            "Webhook messages by network server and outcome (stored, duplicate, dead_letter,"
+            " ignored), counted like ingest counts MQTT messages",
+            ["source", "outcome"],
+            registry=self.registry,
+        )
 
     async def middleware(
         self, request: Request, call_next: Callable[[Request], Awaitable[Response]]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 
 class JsonResponse(Response):
@@ -19,4 +19,17 @@ class JsonResponse(Response):
 
     def render(self, content: Any) -> bytes:
         """Serialise ``content``; raises on values JSON cannot hold."""
+        return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
+
+
+class GeoJsonResponse(JSONResponse):
+    """``application/geo+json`` (RFC 7946), serialised like :class:`JsonResponse`.
+
+    A JSONResponse subclass so FastAPI documents the route's response model under this type.
+    """
+
+    media_type = "application/geo+json"
+
+    def render(self, content: Any) -> bytes:
+        """Serialise ``content`` with orjson."""
         return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)

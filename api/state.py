@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg_pool
 
+from api.cache import ResponseCache
+from api.webhook_sink import WebhookSink
 from loracity.settings import Settings
 
 
@@ -16,3 +18,8 @@ class ApiState:
 
     settings: Settings
     pool: psycopg_pool.AsyncConnectionPool[Any]
+    webhooks: WebhookSink | None = None
+    #: Hot public reads (latest, map, series) for a few seconds; see :mod:`api.cache`.
+    cache: ResponseCache = field(default_factory=lambda: ResponseCache(ttl_s=0))
+    #: Whether the rollups are continuous aggregates; learnt on the first series request.
+    rollups: bool | None = None

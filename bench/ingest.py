@@ -15,7 +15,7 @@ a CHECKPOINT before it:
    measurements), built as tuples beforehand, binary-COPYed into the empty tables: one COPY per
    table per batch, one commit per batch; then the same COPY with its data encoded beforehand,
    which is PostgreSQL's side alone;
-2. writer only: :func:`ingest.process.process_messages` and :class:`storage.writer.BatchWriter`
+2. writer only: :func:`lorawan.pipeline.process_messages` and :class:`storage.writer.BatchWriter`
    in batches, no MQTT; and ``process_messages`` alone;
 3. backlog drain: every message published with QoS 1 to the persistent session of a stopped
    ``loracity ingest`` process, which is then started; timed until every uplink is queryable,
@@ -51,6 +51,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, TypeVar
 
 import orjson
@@ -70,16 +71,17 @@ from _traffic import publish_all, simple_stream
 from paho.mqtt.enums import CallbackAPIVersion
 from psycopg.copy import Copy, FileWriter
 
-from ingest.decoding import PayloadDecoder
-from ingest.process import RawMessage, process_messages
 from loracity.settings import default_settings
+from lorawan.batch import Batch, WriteResult
 from lorawan.codecs.registry import CodecRegistry
+from lorawan.decoding import PayloadDecoder
 from lorawan.envelopes import parse_message
 from lorawan.mqtt_url import MqttEndpoint
+from lorawan.pipeline import RawMessage, process_messages
 from lorawan.uplink import Uplink
 from simulators.generator import generate_messages
 from simulators.loading import load_scenario
-from storage.batch import Batch, WriteResult
+from storage.devices import device_codec_settings
 from storage.writer import BatchWriter, configure_connection
 
 T = TypeVar("T")
@@ -319,7 +321,7 @@ def writer_only(*, database_url: str, messages: Sequence[Message], batch_size: i
         configure_connection(conn)
         for chunk in _chunked(messages, batch_size):
             started = time.perf_counter()
-            decoder.refresh_devices(conn=conn)
+            decoder.refresh_devices(load=partial(device_codec_settings, conn=conn))
             batch = process_messages(messages=(RawMessage(t, p) for t, p in chunk),
                                      max_message_bytes=MAX_MESSAGE_BYTES, decoder=decoder)
             processed = time.perf_counter()

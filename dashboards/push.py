@@ -234,7 +234,7 @@ class GrafanaClientTarget:
             raise PushError(f"{what}: Grafana answered {exc.status_code}: {exc.message}") from exc
         except GrafanaException as exc:
             raise PushError(f"{what}: Grafana answered {exc.status_code}: {exc.message}") from exc
-        except Exception as exc:  # connection errors come from niquests
+        except Exception as exc:  # connection errors come from requests
             raise PushError(f"{what}: cannot reach Grafana at {self._url}: {exc}") from exc
         return True
 

@@ -14,10 +14,11 @@ from typing import Any
 
 import psycopg
 
-from ingest.decoding import CodecResolver, decode_with
 from lorawan.counters import CounterReading, Derived, derive, frame_readings
+from lorawan.decoding import CodecResolver, decode_with
 from lorawan.envelopes import parse_message
 from lorawan.errors import LorawanError
+from lorawan.pipeline import drop_identifiers
 from lorawan.uplink import SourceFormat, Uplink
 from storage.flows import save
 from storage.redecode import (
@@ -87,6 +88,7 @@ def _redecode_device(*, conn: psycopg.Connection[Any], dev_eui: str, codec: Any,
                                      f"{stored.decode_error}")
             continue
         report.decoded += 1
+        drop_identifiers(stored=stored)
         updates.append(Redecoded(dev_eui, received_at, f_cnt, stored.decoded, stored.decoded_by))
         new_rows.extend((received_at, dev_eui, m.quantity, m.channel, m.value)
                         for m in stored.measurements)

@@ -16,14 +16,14 @@ import time
 
 import psycopg
 
-from ingest.decoding import PayloadDecoder
 from ingest.failpoint import AFTER_COMMIT_BEFORE_ACK, crash_here
 from ingest.health import Readiness
 from ingest.link import IngestConfigError, MqttLink, Received
 from ingest.metrics import IngestMetrics
 from ingest.options import IngestOptions
 from ingest.sink import DatabaseSink
-from storage.batch import WriteResult
+from lorawan.batch import WriteResult
+from lorawan.decoding import PayloadDecoder
 
 log = logging.getLogger(__name__)
 

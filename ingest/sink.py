@@ -10,14 +10,16 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 import psycopg
 
-from ingest.decoding import PayloadDecoder
 from ingest.link import Received
-from ingest.process import RawMessage, process_messages
-from storage.batch import Batch, DeadLetter, WriteResult
+from lorawan.batch import Batch, DeadLetter, WriteResult
+from lorawan.decoding import PayloadDecoder
+from lorawan.pipeline import RawMessage, process_messages
+from storage.devices import device_codec_settings
 from storage.writer import BatchWriter, configure_connection
 
 log = logging.getLogger(__name__)
@@ -71,7 +73,9 @@ class DatabaseSink:
         try:
             conn = self._connection()
             if self._decoder is not None:
-                self._decoder.refresh_devices(conn=conn, force=True)
+                self._decoder.refresh_devices(
+                    load=partial(device_codec_settings, conn=conn), force=True
+                )
             else:
                 conn.execute("SELECT 1")
                 conn.commit()
@@ -88,7 +92,8 @@ class DatabaseSink:
 
     def _write_isolating(self, *, items: Sequence[Received]) -> WriteResult:
         if self._decoder is not None:
-            self._decoder.refresh_devices(conn=self._connection())
+            conn = self._connection()
+            self._decoder.refresh_devices(load=partial(device_codec_settings, conn=conn))
         batch = process_messages(
             messages=(RawMessage(i.topic, i.payload) for i in items),
             max_message_bytes=self._max_message_bytes,

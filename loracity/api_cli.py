@@ -38,6 +38,9 @@ def serve(
         log_config=None,  # keep loracity's own logging (JSON lines by default)
         access_log=False,  # request counts and latencies are in /metrics
         proxy_headers=True,
+        # Live board streams (SSE) never end by themselves: without a limit a shutdown would
+        # wait for every connected phone. Clients reconnect to the next process.
+        timeout_graceful_shutdown=5,
     )
 
 

@@ -15,7 +15,7 @@ import psycopg
 import typer
 from pydantic import ValidationError
 
-from loracity import api_cli, codecs_cli, dashboards_cli, simulate_cli
+from loracity import api_cli, codecs_cli, dashboards_cli, opendata_cli, simulate_cli
 from loracity.logs import configure_logging
 from loracity.settings import Settings
 from lorawan.mqtt_url import redact
@@ -38,6 +38,7 @@ app.add_typer(codecs_cli.app, name="codecs", help="Payload codecs: list, decode,
 app.add_typer(simulate_cli.app, name="simulate", help="Device simulators.")
 app.add_typer(api_cli.app, name="api")
 app.add_typer(dashboards_cli.app, name="dashboards")
+app.add_typer(opendata_cli.app, name="opendata")
 
 log = logging.getLogger("loracity")
 

@@ -9,18 +9,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from itertools import islice
 from pathlib import Path
 
 import psycopg
 
-from ingest.decoding import PayloadDecoder
-from ingest.process import RawMessage, process_messages
 from loracity.scenario_devices import register_scenario_devices
 from loracity.settings import default_settings
 from lorawan.codecs.registry import CodecRegistry
+from lorawan.decoding import PayloadDecoder
+from lorawan.pipeline import RawMessage, process_messages
 from simulators.generator import Simulation
 from simulators.loading import Scenario, load_scenario
+from storage.devices import device_codec_settings
 from storage.writer import BatchWriter, configure_connection
 
 
@@ -63,7 +65,7 @@ def load_history(
             register_scenario_devices(conn=conn, scenario=loaded)
             configure_connection(conn)
             decoder = PayloadDecoder(resolver=registry)
-            decoder.refresh_devices(conn=conn, force=True)
+            decoder.refresh_devices(load=partial(device_codec_settings, conn=conn), force=True)
             writer = BatchWriter()
             stream = Simulation(scenario=loaded, start=start, seed=seed).messages(end=end)
             while chunk := list(islice(stream, batch_size)):

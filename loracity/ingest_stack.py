@@ -10,13 +10,13 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
-from ingest.decoding import PayloadDecoder
 from ingest.health import HealthServer
 from ingest.metrics import IngestMetrics
 from ingest.options import IngestOptions
 from ingest.service import IngestService
 from loracity.settings import Settings
 from lorawan.codecs.registry import CodecRegistry
+from lorawan.decoding import PayloadDecoder
 from lorawan.mqtt_url import MqttEndpoint
 
 

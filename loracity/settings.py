@@ -6,6 +6,7 @@ Built once in the entry point and passed down; every default works for the local
 from __future__ import annotations
 
 import socket
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -14,6 +15,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from lorawan.mqtt_url import MqttEndpoint
 from lorawan.topics import DEFAULT_TOPICS
+from opendata.privacy import PrivacyRule
 
 
 def _default_client_id() -> str:
@@ -45,6 +47,13 @@ class Settings(BaseSettings):
     api_db_pool_max: int = Field(default=10, ge=1, le=200)
     api_db_timeout_s: float = Field(default=3.0, gt=0, le=60)
     api_read_key_required: bool = False
+    # The board's public address for its QR code (default: the address the request came to).
+    public_url: str | None = None
+    # Optional map tiles behind the board's map, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png
+    board_tile_url: str | None = None
+    board_tick_s: float = Field(default=2.0, ge=0.2, le=60)
+    api_max_points: int = Field(default=10_000, ge=10, le=1_000_000)
+    api_cache_ttl_s: float = Field(default=2.0, ge=0, le=300)
     timescaledb: bool = True
     compress_after_days: int = Field(default=7, ge=0)
     retention_days: int = Field(default=0, ge=0)
@@ -52,8 +61,34 @@ class Settings(BaseSettings):
     readonly_role: str = "loracity_reader"
     readonly_password: SecretStr | None = None
     codecs_config: Path | None = None
+    # Privacy rule for published people counts (opendata/privacy.py): cells with 0 < n < k are
+    # suppressed, counts are aggregated to buckets of at least 15 minutes.
+    privacy_k: int = Field(default=3, ge=1, le=1000)
+    privacy_bucket_minutes: int = Field(default=15, ge=15, le=1440, multiple_of=15)
+    privacy_public_api: bool = False  # anonymous /v1 reads of people counts follow the rule too
+    # Open data: where dumps are written and served from, and what the catalogue says.
+    opendata_dir: Path = Path("opendata-files")
+    opendata_base_url: str = "http://127.0.0.1:8000"  # public URL of the API, for download links
+    opendata_licence: str = "http://dcat-ap.de/def/licenses/dl-zero-de/2.0"
+    opendata_title: str = "loracity urban sensor data"
+    opendata_description: str = (
+        "Measurements of LoRaWAN sensors in the city (air quality, climate, water, parking) and "
+        "people flow per site, aggregated to at least 15 minutes with small counts suppressed."
+    )
+    opendata_publisher_name: str = "loracity demo city"
+    opendata_publisher_uri: str = "https://example.org/loracity"
+    opendata_contact_email: str = "opendata@example.org"
+    opendata_contributor_id: str = "http://dcat-ap.de/def/contributors/loracity"
+    opendata_political_geocoding_uri: str = (
+        "http://dcat-ap.de/def/politicalGeocoding/districtKey/08221"
+    )
+    opendata_page_size: int = Field(default=100, ge=1, le=10_000)
     log_format: Literal["json", "text"] = "json"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    def privacy_rule(self) -> PrivacyRule:
+        """The privacy rule for published people counts, from ``LORACITY_PRIVACY_*``."""
+        return PrivacyRule(k=self.privacy_k, bucket=timedelta(minutes=self.privacy_bucket_minutes))
 
     @field_validator("mqtt_topics", mode="before")
     @classmethod

@@ -9,6 +9,8 @@ from typing import Any
 
 import psycopg
 
+from lorawan.decoding import DeviceCodecConfig
+
 _DEV_EUI = re.compile(r"^[0-9a-f]{16}$")
 
 
@@ -51,9 +53,10 @@ def register_device(
     conn.execute(
         """
         INSERT INTO devices AS d (dev_eui, name, device_type, site, decode_locally,
-                                  latitude, longitude, altitude, expected_interval_s)
+                                  latitude, longitude, altitude, position_registered,
+                                  expected_interval_s)
         VALUES (%(eui)s, %(name)s, %(type)s, %(site)s, coalesce(%(local)s, false),
-                %(lat)s, %(lon)s, %(alt)s, %(interval)s)
+                %(lat)s, %(lon)s, %(alt)s, %(lat)s::double precision IS NOT NULL, %(interval)s)
         ON CONFLICT (dev_eui) DO UPDATE SET
             name = coalesce(%(name)s, d.name),
             device_type = coalesce(%(type)s, d.device_type),
@@ -62,6 +65,7 @@ def register_device(
             latitude = coalesce(%(lat)s, d.latitude),
             longitude = coalesce(%(lon)s, d.longitude),
             altitude = coalesce(%(alt)s, d.altitude),
+            position_registered = d.position_registered OR %(lat)s::double precision IS NOT NULL,
             expected_interval_s = coalesce(%(interval)s, d.expected_interval_s),
             updated_at = now()
         """,
@@ -96,3 +100,18 @@ def list_devices(*, conn: psycopg.Connection[Any]) -> list[DeviceRow]:
         "SELECT dev_eui, name, application, device_type, site, decode_locally, last_seen"
         " FROM devices ORDER BY last_seen DESC NULLS LAST, dev_eui").fetchall()
     return [DeviceRow(*r) for r in rows]
+
+
+def device_codec_settings(*, conn: psycopg.Connection[Any]) -> dict[str, DeviceCodecConfig]:
+    """What the devices table says about decoding: a snapshot for the payload decoder.
+
+    Only devices with a registered device type, local decoding or a mounting height are
+    listed; the transaction is ended so a long-lived ingest connection is never left idle in a
+    transaction.
+    """
+    rows = conn.execute(
+        "SELECT dev_eui, device_type, decode_locally, mounting_height FROM devices"
+        " WHERE device_type IS NOT NULL OR decode_locally OR mounting_height IS NOT NULL"
+    ).fetchall()
+    conn.commit()
+    return {r[0]: DeviceCodecConfig(r[1], bool(r[2]), r[3]) for r in rows}

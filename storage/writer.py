@@ -21,8 +21,8 @@ import orjson
 import psycopg
 from psycopg.types.json import Jsonb, set_json_dumps
 
+from lorawan.batch import Batch, StoredUplink, WriteResult
 from lorawan.counters import COUNTER_TO_INTERVAL, CounterReading, frame_readings
-from storage.batch import Batch, StoredUplink, WriteResult
 from storage.flows import derive_for_readings
 
 # The columns of ``uplinks`` the writer fills, in COPY order, with their PostgreSQL types (as
@@ -109,9 +109,13 @@ ON CONFLICT (dev_eui) DO UPDATE SET
     source = EXCLUDED.source,
     device_profile = coalesce(EXCLUDED.device_profile, d.device_profile),
     version_ids = coalesce(EXCLUDED.version_ids, d.version_ids),
-    latitude = coalesce(EXCLUDED.latitude, d.latitude),
-    longitude = coalesce(EXCLUDED.longitude, d.longitude),
-    altitude = coalesce(EXCLUDED.altitude, d.altitude),
+    -- A registered position (devices.position_registered) wins over network-server locations.
+    latitude = CASE WHEN d.position_registered THEN d.latitude
+                    ELSE coalesce(EXCLUDED.latitude, d.latitude) END,
+    longitude = CASE WHEN d.position_registered THEN d.longitude
+                     ELSE coalesce(EXCLUDED.longitude, d.longitude) END,
+    altitude = CASE WHEN d.position_registered THEN d.altitude
+                    ELSE coalesce(EXCLUDED.altitude, d.altitude) END,
     tags = CASE WHEN EXCLUDED.tags = '{}'::jsonb THEN d.tags ELSE EXCLUDED.tags END,
     site = coalesce(EXCLUDED.site, d.site),
     first_seen = least(d.first_seen, EXCLUDED.first_seen),

@@ -13,8 +13,8 @@ import psycopg
 import pytest
 
 from devservers.postgres import PostgresServer, create_database, drop_database
-from ingest.process import RawMessage, process_messages
 from loracity.history import load_history
+from lorawan.pipeline import RawMessage, process_messages
 from storage.migrate import TimescaleOptions, migrate
 from storage.writer import BatchWriter
 

@@ -7,17 +7,18 @@ import base64
 import uuid
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
+from functools import partial
 
 import orjson
 import psycopg
 import pytest
 
-from ingest.decoding import PayloadDecoder
-from ingest.process import RawMessage, process_messages
 from ingest.redecode import redecode
 from lorawan.codecs.base import Codec
 from lorawan.codecs.native import native_codecs
-from storage.devices import register_device
+from lorawan.decoding import PayloadDecoder
+from lorawan.pipeline import RawMessage, process_messages
+from storage.devices import device_codec_settings, register_device
 from storage.migrate import TimescaleOptions, migrate
 from storage.writer import BatchWriter, configure_connection
 from tests.ingest.helpers import BASE_TIME, rfc3339
@@ -73,7 +74,7 @@ def counter_frame(*, f_cnt: int, when: datetime, total_in: int, total_out: int,
 
 def write(conn: psycopg.Connection[tuple[object, ...]], frames: list[RawMessage],
           decoder: PayloadDecoder) -> None:
-    decoder.refresh_devices(conn=conn, force=True)
+    decoder.refresh_devices(load=partial(device_codec_settings, conn=conn), force=True)
     batch = process_messages(messages=frames, max_message_bytes=65536, decoder=decoder)
     BatchWriter().write(conn=conn, batch=batch)
 

@@ -14,10 +14,10 @@ from typing import Any
 import orjson
 import pytest
 
-from ingest.process import RawMessage, process_messages
 from lorawan.codecs.base import Measurement
 from lorawan.codecs.javascript import JavaScriptCodec
 from lorawan.fields import field_number, measurements_from_fields
+from lorawan.pipeline import RawMessage, process_messages
 
 # (field, value as JSON text, measurement expected or None)
 CASES: list[tuple[str, str, Measurement | None]] = [

@@ -10,7 +10,7 @@ import orjson
 import psycopg
 import pytest
 
-from ingest.process import RawMessage, process_messages
+from lorawan.pipeline import RawMessage, process_messages
 from storage.migrate import TimescaleOptions, migrate
 from storage.writer import BatchWriter, configure_connection
 from tests.ingest.helpers import BASE_TIME, Scope

@@ -17,6 +17,7 @@ CORE = [
     "0010_api_keys.sql",
     "0011_sites_and_device_metadata.sql",
     "0012_read_views.sql",
+    "0013_read_api.sql",
 ]
 
 

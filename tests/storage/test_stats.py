@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import psycopg
 
-from ingest.process import RawMessage, process_messages
+from lorawan.pipeline import RawMessage, process_messages
 from storage.migrate import TimescaleOptions, migrate
 from storage.stats import stored_counts
 from storage.writer import BatchWriter, configure_connection

@@ -30,4 +30,5 @@ def test_migrate_acts_on_the_same_answer_the_test_markers_use(database_url: str)
         hypertables = conn.execute(
             "SELECT count(*) FROM loracity_migrations WHERE name LIKE 'timescaledb/%%'"
         ).fetchone()
-    assert (hypertables == (1,)) is answer.available
+    assert hypertables is not None
+    assert (hypertables[0] > 0) is answer.available

@@ -7,7 +7,7 @@ from datetime import timedelta
 import psycopg
 import pytest
 
-from ingest.process import RawMessage, process_messages
+from lorawan.pipeline import RawMessage, process_messages
 from storage.migrate import TimescaleOptions, migrate
 from storage.writer import UPLINK_COLUMNS, BatchWriter, configure_connection
 from tests.ingest.helpers import BASE_TIME, Scope

@@ -9,12 +9,13 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from lorawan.batch import Batch, DeadLetter, StoredEvent, StoredUplink
 from lorawan.codecs.base import Measurement
 from lorawan.envelopes import parse_message
 from lorawan.errors import LorawanError
 from lorawan.fields import measurements_from_fields
+from lorawan.identifiers import drop_mac_fields
 from lorawan.uplink import DeviceEvent, EventKind, Uplink
-from storage.batch import Batch, DeadLetter, StoredEvent, StoredUplink
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,7 @@ def process_messages(
             stored = decoder(parsed) if decoder is not None else None
             if stored is None:
                 stored = network_decoded(uplink=parsed)
+            drop_identifiers(stored=stored)
             batch.uplinks.append(stored)
             if stored.decode_error is not None:
                 # The frame is kept (so `loracity db redecode` can fix it later) and the
@@ -92,6 +94,18 @@ def network_decoded(*, uplink: Uplink) -> StoredUplink:
         decoded_by="network" if uplink.decoded is not None else None,
         measurements=measurements,
     )
+
+
+def drop_identifiers(*, stored: StoredUplink) -> None:
+    """Remove decoded fields that look like MAC addresses (counts only, never identifiers of
+    passers-by), with a warning naming the device and the fields but not the values."""
+    if not stored.decoded:
+        return
+    cleaned, dropped = drop_mac_fields(stored.decoded)
+    if dropped:
+        log.warning("dropped decoded fields that look like MAC addresses from %s: %s",
+                    stored.uplink.dev_eui, ", ".join(dropped))
+        stored.decoded = cleaned
 
 
 def event_measurements(*, event: DeviceEvent) -> list[Measurement]:

@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import psycopg
-
+from lorawan.batch import StoredUplink
 from lorawan.codecs.base import Codec, Measurement
+from lorawan.derived import derived_measurements
 from lorawan.errors import CodecError
+from lorawan.pipeline import network_decoded
 from lorawan.uplink import Uplink
-from storage.batch import StoredUplink
 
 log = logging.getLogger(__name__)
 
@@ -42,14 +42,16 @@ class DeviceCodecConfig:
 
     device_type: str | None
     decode_locally: bool = False
+    mounting_height: float | None = None  # for water_level = mounting_height - distance
 
 
 class PayloadDecoder:
-    """Callable used by :func:`ingest.process.process_messages` for every uplink.
+    """Callable used by :func:`lorawan.pipeline.process_messages` for every uplink.
 
-    Returns ``None`` to fall back to the network server's decoded payload. Device settings are
-    cached and refreshed from the database every ``refresh_s`` seconds, so decoding costs no
-    database round trip per message. Not thread-safe: one per writer thread.
+    Returns ``None`` to fall back to the network server's decoded payload. Device settings are a
+    snapshot the caller loads (``storage.devices.device_codec_settings``), refreshed at most every
+    ``refresh_s`` seconds, so decoding costs no database round trip per message and this module
+    runs no SQL. Not thread-safe: one per writer thread.
     """
 
     def __init__(self, *, resolver: CodecResolver,
@@ -60,22 +62,29 @@ class PayloadDecoder:
         self._refresh_s = refresh_s
         self._loaded_at = float("-inf")
 
-    def refresh_devices(self, *, conn: psycopg.Connection[Any], force: bool = False) -> None:
-        """Reload device codec settings when the cache is older than ``refresh_s``."""
+    def refresh_devices(self, *, load: Callable[[], Mapping[str, DeviceCodecConfig]],
+                        force: bool = False) -> None:
+        """Replace the device settings with ``load()`` when the snapshot is older than
+        ``refresh_s`` (or ``force``)."""
         now = time.monotonic()
         if not force and now - self._loaded_at < self._refresh_s:
             return
-        rows = conn.execute(
-            "SELECT dev_eui, device_type, decode_locally FROM devices"
-            " WHERE device_type IS NOT NULL OR decode_locally").fetchall()
-        conn.commit()
-        self._devices = {r[0]: DeviceCodecConfig(r[1], bool(r[2])) for r in rows}
+        self._devices = dict(load())
         self._loaded_at = now
 
     def __call__(self, uplink: Uplink) -> StoredUplink | None:
+        cfg = self._devices.get(uplink.dev_eui)
+        stored = self._decode(uplink, cfg)
+        if cfg is not None and cfg.mounting_height is not None:
+            if stored is None:
+                stored = network_decoded(uplink=uplink)
+            stored.measurements.extend(derived_measurements(
+                measurements=stored.measurements, mounting_height=cfg.mounting_height))
+        return stored
+
+    def _decode(self, uplink: Uplink, cfg: DeviceCodecConfig | None) -> StoredUplink | None:
         if uplink.f_port == 0 or not uplink.payload:
             return None  # MAC-only frame: nothing for an application codec
-        cfg = self._devices.get(uplink.dev_eui)
         device_type = cfg.device_type if cfg else None
         if uplink.decoded is not None and not (cfg and cfg.decode_locally) and not (
                 self._resolver.decodes_locally(

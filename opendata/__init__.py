@@ -1,0 +1,1 @@
+"""Open data: privacy rule, dumps, DCAT-AP.de catalogue, SensorThings and NGSI-LD mappings."""
