@@ -71,6 +71,7 @@ from _traffic import publish_all, simple_stream
 from paho.mqtt.enums import CallbackAPIVersion
 from psycopg.copy import Copy, FileWriter
 
+from loracity.settings import default_settings
 from lorawan.batch import Batch, WriteResult
 from lorawan.codecs.registry import CodecRegistry
 from lorawan.decoding import PayloadDecoder
@@ -91,8 +92,9 @@ FrameKey = tuple[str, datetime, int]
 
 # Fixed, so every run replays byte-identical traffic.
 CITY_START = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
-MAX_MESSAGE_BYTES = 65_536  # ingest's default (LORACITY_MAX_MESSAGE_BYTES)
-RECEIVE_MAXIMUM = 10_000  # ingest's default (LORACITY_MQTT_RECEIVE_MAXIMUM)
+# Ingest's defaults, from the settings (the one place they are written).
+MAX_MESSAGE_BYTES = default_settings().max_message_bytes
+RECEIVE_MAXIMUM = default_settings().mqtt_receive_maximum
 POLL_S = 0.02  # how often the latency poller counts the stored uplinks
 DRAIN_POLL_S = 0.05
 
@@ -719,10 +721,13 @@ def parse_args(*, argv: Sequence[str] | None) -> argparse.Namespace:
                         help="messages per second in the latency phase (default 1,000)")
     parser.add_argument("--seconds", type=float, default=10.0,
                         help="length of the latency phase (default 10)")
-    parser.add_argument("--batch-size", type=int, default=5_000,
-                        help="uplinks per batch and per COPY transaction (default 5,000)")
-    parser.add_argument("--max-delay-ms", type=int, default=20,
-                        help="ingest's LORACITY_BATCH_MAX_DELAY_MS (default 20)")
+    defaults = default_settings()
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size,
+                        help="uplinks per batch and per COPY transaction (default "
+                             f"{defaults.batch_size:,}, LORACITY_BATCH_SIZE's)")
+    parser.add_argument("--max-delay-ms", type=int, default=defaults.batch_max_delay_ms,
+                        help="ingest's LORACITY_BATCH_MAX_DELAY_MS (default "
+                             f"{defaults.batch_max_delay_ms})")
     parser.add_argument("--rungs", default="local,embedded",
                         help="server ladder rungs to try, in order (default local,embedded)")
     args = parser.parse_args(argv)

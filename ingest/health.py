@@ -5,16 +5,40 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+
+@dataclass(slots=True, frozen=True, kw_only=True)
+class Readiness:
+    """Whether ingest can do its work: connected to the broker and the database answering."""
+
+    mqtt_connected: bool
+    database_ok: bool
+    database_error: str | None = None  # the last database failure, while not ok
+
+    @property
+    def ready(self) -> bool:
+        """Both servers answer."""
+        return self.mqtt_connected and self.database_ok
+
+    @property
+    def reason(self) -> str:
+        """One line for a person (the body of /readyz)."""
+        if not self.mqtt_connected:
+            return "not connected to the MQTT broker"
+        if not self.database_ok:
+            return f"database not available: {self.database_error or 'not connected yet'}"
+        return "ready"
 
 
 class HealthServer:
     """Serves the metrics registry and a readiness callback on ``host:port`` in a thread."""
 
     def __init__(self, *, host: str, port: int, registry: CollectorRegistry,
-                 ready: Callable[[], tuple[bool, str]]) -> None:
+                 ready: Callable[[], Readiness]) -> None:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -24,8 +48,9 @@ class HealthServer:
                 elif self.path == "/healthz":
                     self._send(200, b"ok\n", "text/plain")
                 elif self.path == "/readyz":
-                    ok, why = ready()
-                    self._send(200 if ok else 503, (why + "\n").encode(), "text/plain")
+                    state = ready()
+                    body = (state.reason + "\n").encode()
+                    self._send(200 if state.ready else 503, body, "text/plain")
                 else:
                     self._send(404, b"not found: try /metrics, /healthz or /readyz\n",
                                "text/plain")

@@ -240,54 +240,26 @@ def ingest(
         help="Seconds to wait for the database at startup.")] = 60,
 ) -> None:
     """Subscribe to the network server's MQTT topics and store every uplink exactly once."""
-    from ingest.health import HealthServer
-    from ingest.metrics import IngestMetrics
-    from ingest.service import IngestConfigError, IngestOptions, IngestService
-    from lorawan.decoding import PayloadDecoder
-    from lorawan.mqtt_url import MqttEndpoint
+    from ingest.service import IngestConfigError
+    from loracity.ingest_stack import HealthPortError, running_ingest
+    from lorawan.codecs.registry import CodecConfigError
 
     settings = load_settings()
     configure_logging(fmt=settings.log_format, level=settings.log_level)
     if migrate:
         _migrate(settings, wait_s=wait)
-    options = IngestOptions(
-        database_url=settings.database_url,
-        mqtt=MqttEndpoint.parse(settings.mqtt_url),
-        client_id=settings.mqtt_client_id,
-        topics=settings.mqtt_topics,
-        shared_group=settings.mqtt_shared_group,
-        protocol=settings.mqtt_protocol,
-        receive_maximum=settings.mqtt_receive_maximum,
-        batch_size=settings.batch_size,
-        max_delay_s=settings.batch_max_delay_ms / 1000,
-        max_message_bytes=settings.max_message_bytes,
-    )
-    metrics = IngestMetrics()
-    registry = _load_registry(settings)
-    service = IngestService(options=options, metrics=metrics,
-                            decoder=PayloadDecoder(resolver=registry))
-    health = None
-    if settings.metrics_port:
-        try:
-            health = HealthServer(host=settings.metrics_host, port=settings.metrics_port,
-                                  registry=metrics.registry, ready=service.ready)
-        except OSError as exc:
-            fail(f"cannot serve metrics on {settings.metrics_host}:{settings.metrics_port}: "
-                 f"{exc.strerror} (set LORACITY_METRICS_PORT, 0 to disable)")
-        health.start()
-        log.info("metrics and health on http://%s:%d/metrics", settings.metrics_host,
-                 health.port)
     stop = threading.Event()
     _stop_on_signals(stop)
-    log.info("ingesting from %s into %s", options.mqtt.display(), redact(settings.database_url))
     try:
-        service.run(stop=stop)
-    except IngestConfigError as exc:
+        with running_ingest(settings=settings) as ingest:
+            if ingest.health is not None:
+                log.info("metrics and health on http://%s:%d/metrics", settings.metrics_host,
+                         ingest.health.port)
+            log.info("ingesting from %s into %s", ingest.service.options.mqtt.display(),
+                     redact(settings.database_url))
+            ingest.service.run(stop=stop)
+    except (IngestConfigError, HealthPortError, CodecConfigError) as exc:
         fail(str(exc))
-    finally:
-        if health is not None:
-            health.close()
-        registry.close()
 
 
 def _default_demo_dir() -> Path:
@@ -360,13 +332,11 @@ def demo(
         servers=cast("ServerChoice", servers),  # checked above
         show_password=show_password, fresh=fresh, faults=faults, open_browser=open_browser,
         host="127.0.0.1", port=port,
-        metrics_host=settings.metrics_host, metrics_port=settings.metrics_port,
-        settings=settings,
     )
     stop = threading.Event()
     _stop_on_signals(stop)
     try:
-        code = run_demo(options=options, stop=stop)
+        code = run_demo(options=options, settings=settings, stop=stop)
     except (ScenarioError, FileNotFoundError) as exc:
         fail(str(exc))
     except ServerUnavailableError as exc:

@@ -18,7 +18,7 @@ import time
 import webbrowser
 from collections.abc import Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import chain
 from pathlib import Path
@@ -27,16 +27,15 @@ from typing import Any, Literal
 import psycopg
 import typer
 
-from ingest.health import HealthServer
-from ingest.metrics import IngestMetrics
-from ingest.service import IngestOptions, IngestService
+from ingest.service import IngestService
+from loracity.ingest_stack import running_ingest
 from loracity.settings import Settings
 from lorawan.codecs.registry import CodecRegistry
-from lorawan.decoding import PayloadDecoder
-from lorawan.mqtt_url import MqttEndpoint, redact
+from lorawan.mqtt_url import redact
 from simulators.messages import SimMessage
 from simulators.scenario import Faults
 from storage.migrate import TimescaleOptions, migrate
+from storage.stats import stored_counts
 
 log = logging.getLogger(__name__)
 
@@ -74,10 +73,7 @@ class DemoOptions:
     open_browser: bool = False
     host: str = "127.0.0.1"
     port: int = 8000
-    metrics_host: str = "127.0.0.1"
-    metrics_port: int = 9108
     seed: int = 1
-    settings: Settings = field(default_factory=Settings)
 
 
 def postgres_dir(data_dir: Path) -> Path:
@@ -94,9 +90,13 @@ def postgres_dir(data_dir: Path) -> Path:
     return Path("/var/tmp") / f"loracity-demo-postgres-{digest}"
 
 
-def run_demo(*, options: DemoOptions, stop: threading.Event,
+def run_demo(*, options: DemoOptions, settings: Settings, stop: threading.Event,
              echo: Any = typer.echo) -> int:
-    """Run the demo until ``stop`` is set or the duration has passed; returns an exit code."""
+    """Run the demo until ``stop`` is set or the duration has passed; returns an exit code.
+
+    Ingest and the API run with ``settings`` (metrics port, batching, codecs), pointed at the
+    demo's servers; ingest under a client id of its own.
+    """
     from devservers import start_mqtt_broker, start_postgres
     from loracity.scenario_devices import register_scenario_devices
     from simulators.loading import load_scenario
@@ -137,7 +137,7 @@ def run_demo(*, options: DemoOptions, stop: threading.Event,
         if stop.is_set():
             return 0
         mqtt_url = options.mqtt_url
-        protocol = "auto"
+        protocol = settings.mqtt_protocol
         if mqtt_url is None:
             echo("starting the MQTT broker ...")
             broker = stack.enter_context(start_mqtt_broker(
@@ -150,7 +150,7 @@ def run_demo(*, options: DemoOptions, stop: threading.Event,
         if stop.is_set():
             return 0
         reader_password = _reader_password(data_dir)
-        reader_role = options.settings.readonly_role or "loracity_reader"
+        reader_role = settings.readonly_role or "loracity_reader"
         report = migrate(database_url=database_url, timescale=TimescaleOptions(),
                          readonly_role=reader_role, readonly_password=reader_password)
         echo(f"schema ready (TimescaleDB: {'yes' if report.timescaledb else 'no'})")
@@ -158,30 +158,24 @@ def run_demo(*, options: DemoOptions, stop: threading.Event,
             registered = register_scenario_devices(conn=conn, scenario=scenario)
         echo(f"registered the scenario's {registered} devices (type, site, position)")
 
-        registry = stack.enter_context(CodecRegistry.load())
-        metrics = IngestMetrics()
-        service = IngestService(
-            options=IngestOptions(database_url=database_url, mqtt=MqttEndpoint.parse(mqtt_url),
-                                  client_id="loracity-demo-ingest", protocol=protocol),
-            metrics=metrics, decoder=PayloadDecoder(resolver=registry))
+        ingest = stack.enter_context(running_ingest(
+            settings=settings.model_copy(update={
+                "database_url": database_url, "mqtt_url": mqtt_url,
+                "mqtt_client_id": "loracity-demo-ingest", "mqtt_protocol": protocol}),
+            any_port_if_taken=True))
+        service = ingest.service
         ingest_stop = threading.Event()
         ingest_thread = threading.Thread(target=service.run, kwargs={"stop": ingest_stop},
                                          name="ingest", daemon=True)
         ingest_thread.start()
         stack.callback(ingest_thread.join, 30)
         stack.callback(ingest_stop.set)
-        if options.metrics_port:
-            try:
-                health = HealthServer(host=options.metrics_host, port=options.metrics_port,
-                                      registry=metrics.registry, ready=service.ready)
-            except OSError:
-                health = HealthServer(host=options.metrics_host, port=0,
-                                      registry=metrics.registry, ready=service.ready)
-            health.start()
-            stack.callback(health.close)
-            echo(f"ingest metrics: http://{options.metrics_host}:{health.port}/metrics")
-
-        api_url = _start_api(stack=stack, options=options, database_url=database_url)
+        if ingest.health is not None:
+            echo(f"ingest metrics: http://{settings.metrics_host}:{ingest.health.port}/metrics")
+        registry = stack.enter_context(CodecRegistry.load(config=settings.codecs_config))
+        api_url = _start_api(
+            stack=stack, options=options, settings=settings, database_url=database_url
+        )
         _wait_ready(service=service, stop=stop)
         if stop.is_set():
             return 0
@@ -311,13 +305,15 @@ def _last_uplink(database_url: str) -> datetime | None:
     return row[0] if row else None
 
 
-def _start_api(*, stack: ExitStack, options: DemoOptions, database_url: str) -> str:
+def _start_api(
+    *, stack: ExitStack, options: DemoOptions, settings: Settings, database_url: str
+) -> str:
     """Serve ``create_app`` with uvicorn in a thread; stopped (and joined) by ``stack``."""
     import uvicorn
 
     from api.app import create_app
 
-    settings = options.settings.model_copy(update={"database_url": database_url})
+    settings = settings.model_copy(update={"database_url": database_url})
     config = uvicorn.Config(create_app(settings=settings), host=options.host,
                             port=options.port, log_config=None, access_log=False,
                             lifespan="on")
@@ -371,7 +367,7 @@ def _qr(echo: Any, qr: Any) -> None:
 def _wait_ready(*, service: IngestService, stop: threading.Event, timeout_s: float = 30) -> None:
     deadline = time.monotonic() + timeout_s
     while not stop.is_set() and time.monotonic() < deadline:
-        if service.ready()[0] or "database" in service.ready()[1]:
+        if service.ready().mqtt_connected:  # the database was migrated just before
             return
         stop.wait(0.2)
 
@@ -379,20 +375,13 @@ def _wait_ready(*, service: IngestService, stop: threading.Event, timeout_s: flo
 def _status(database_url: str) -> str:
     try:
         with psycopg.connect(database_url, connect_timeout=5) as conn:
-            row = conn.execute(
-                "SELECT (SELECT count(*) FROM uplinks), (SELECT count(*) FROM devices),"
-                " (SELECT count(*) FROM measurements), (SELECT count(*) FROM dead_letters)"
-            ).fetchone()
-            latest = conn.execute(
-                "SELECT DISTINCT ON (quantity) quantity, value FROM measurements"
-                " WHERE quantity IN ('people_in', 'occupancy', 'co2', 'temperature',"
-                " 'parking_occupied', 'water_level') ORDER BY quantity, time DESC").fetchall()
+            counts = stored_counts(conn=conn)
     except psycopg.Error as exc:
         return f"[{_clock()}] database not answering: {redact(str(exc))}"
-    assert row is not None
-    values = ", ".join(f"{q} {v:g}" for q, v in latest)
-    return (f"[{_clock()}] {row[0]} uplinks from {row[1]} devices, {row[2]} measurements, "
-            f"{row[3]} dead letters" + (f" | latest: {values}" if values else ""))
+    values = ", ".join(f"{q} {v:g}" for q, v in counts.latest)
+    return (f"[{_clock()}] {counts.uplinks} uplinks from {counts.devices} devices, "
+            f"{counts.measurements} measurements, {counts.dead_letters} dead letters"
+            + (f" | latest: {values}" if values else ""))
 
 
 def _clock() -> str:

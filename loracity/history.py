@@ -18,6 +18,7 @@ from typing import Any
 import psycopg
 
 from loracity.scenario_devices import register_scenario_devices
+from loracity.settings import default_settings
 from lorawan.codecs.registry import CodecRegistry
 from lorawan.decoding import PayloadDecoder
 from lorawan.pipeline import RawMessage, process_messages
@@ -45,15 +46,20 @@ def load_history(
     start: datetime,
     end: datetime,
     seed: int = 0,
-    batch_size: int = 5_000,
-    max_message_bytes: int = 65_536,
+    batch_size: int | None = None,
+    max_message_bytes: int | None = None,
     codecs_config: Path | None = None,
 ) -> HistoryReport:
     """Write the traffic of ``scenario`` between ``start`` and ``end`` into the database.
 
     Registers the scenario's devices first (device type, site), as the demo does, so payloads
     are decoded by the same codecs as live traffic. Deterministic for a given ``seed``.
+    ``batch_size`` and ``max_message_bytes`` default to ingest's settings.
     """
+    defaults = default_settings()
+    batch_size = defaults.batch_size if batch_size is None else batch_size
+    if max_message_bytes is None:
+        max_message_bytes = defaults.max_message_bytes
     loaded = scenario if isinstance(scenario, Scenario) else load_scenario(source=scenario)
     registry = CodecRegistry.load(config=codecs_config)
     try:

@@ -113,3 +113,9 @@ class Settings(BaseSettings):
         if not value.startswith(("postgresql://", "postgres://")) and "=" not in value:
             raise ValueError("must be a libpq URL like postgresql://user@host:5432/loracity")
         return value
+
+
+def default_settings() -> Settings:
+    """The settings with nothing configured (no environment, no ``.env``): the one source of
+    defaults for tools that repeat none of them (the bench, the simulators' command line)."""
+    return Settings.model_construct()

@@ -18,6 +18,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
+from loracity.settings import Settings
 from lorawan.mqtt_url import redact
 from simulators.durations import format_duration, parse_duration
 from simulators.loading import Scenario, ScenarioError, builtin_scenarios, load_scenario
@@ -27,7 +28,8 @@ from simulators.report import SimulationReport
 from simulators.runner import Progress, backfill_scenario, run_scenario
 from simulators.scenario import Faults, NetworkFormat
 
-DEFAULT_MQTT_URL = "mqtt://127.0.0.1:1883"
+# The settings' default (loracity/settings.py), not a copy of it.
+DEFAULT_MQTT_URL: str = Settings.model_fields["mqtt_url"].default
 
 app = typer.Typer(
     no_args_is_help=True,

@@ -6,16 +6,15 @@ Pure apart from the codec calls; the same function serves the MQTT service, webh
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from lorawan.batch import Batch, DeadLetter, StoredEvent, StoredUplink
 from lorawan.codecs.base import Measurement
 from lorawan.envelopes import parse_message
 from lorawan.errors import LorawanError
+from lorawan.fields import measurements_from_fields
 from lorawan.identifiers import drop_mac_fields
-from lorawan.quantities import quantity_for_field
 from lorawan.uplink import DeviceEvent, EventKind, Uplink
 
 log = logging.getLogger(__name__)
@@ -84,9 +83,10 @@ def process_messages(
 def network_decoded(*, uplink: Uplink) -> StoredUplink:
     """Measurements from the payload the network server decoded (``decoded_payload``/``object``).
 
-    Fields are mapped to quantities by name; every field (mapped or not) stays in the JSON.
+    Fields are mapped to quantities by :func:`lorawan.fields.measurements_from_fields`, the rule
+    a JavaScript codec's output follows too; every field (mapped or not) stays in the JSON.
     """
-    measurements = measurements_from_fields(fields=uplink.decoded) if uplink.decoded else []
+    measurements = measurements_from_fields(fields=uplink.decoded)[0] if uplink.decoded else []
     if uplink.battery is not None:
         measurements.append(Measurement("battery", float(uplink.battery)))
     return StoredUplink(
@@ -106,20 +106,6 @@ def drop_identifiers(*, stored: StoredUplink) -> None:
         log.warning("dropped decoded fields that look like MAC addresses from %s: %s",
                     stored.uplink.dev_eui, ", ".join(dropped))
         stored.decoded = cleaned
-
-
-def measurements_from_fields(*, fields: Mapping[str, Any]) -> list[Measurement]:
-    """Map top-level numeric (and boolean) fields to quantities by their names."""
-    out: list[Measurement] = []
-    for name, value in fields.items():
-        quantity = quantity_for_field(name)
-        if quantity is None:
-            continue
-        if isinstance(value, bool):
-            out.append(Measurement(quantity, 1.0 if value else 0.0))
-        elif isinstance(value, int | float) and value == value:  # skip NaN
-            out.append(Measurement(quantity, float(value)))
-    return out
 
 
 def event_measurements(*, event: DeviceEvent) -> list[Measurement]:

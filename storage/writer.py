@@ -1,10 +1,13 @@
-"""The batch writer: one transaction per batch, binary COPY into staging tables, idempotent.
+"""The batch writer: one transaction per batch, binary COPY, idempotent by the frame key.
 
-Why staging tables: COPY cannot skip rows that already exist, and a frame may arrive twice
-(broker redelivery after a crash, two ingest replicas, a re-published message). So rows are
-COPYed into per-connection temporary tables and moved with ``INSERT ... ON CONFLICT DO NOTHING
-RETURNING``; receptions and measurements follow only for the frames that were new. The unique
-key (dev_eui, received_at, f_cnt) lives in the database, so replicas never coordinate.
+The normal path COPYs a batch straight into ``uplinks``, ``receptions`` and ``measurements``
+inside a savepoint: most batches hold only new frames. A frame may arrive twice (broker
+redelivery after a crash, two ingest replicas, a re-published message), and COPY cannot skip rows
+that already exist: when the unique key (dev_eui, received_at, f_cnt) refuses one, the savepoint
+is rolled back and that batch (and the next) takes the staging path: rows are COPYed into
+per-connection temporary tables and moved with ``INSERT ... ON CONFLICT DO NOTHING RETURNING``;
+receptions and measurements follow only for the frames that were new. The key lives in the
+database, so replicas never coordinate.
 """
 
 from __future__ import annotations
@@ -19,21 +22,24 @@ import psycopg
 from psycopg.types.json import Jsonb, set_json_dumps
 
 from lorawan.batch import Batch, StoredUplink, WriteResult
-from storage.flows import (
-    COUNTER_TO_INTERVAL,
-    CounterReading,
-    derive_for_new_frames,
-    derive_for_readings,
-    reports_reset,
+from lorawan.counters import COUNTER_TO_INTERVAL, CounterReading, frame_readings
+from storage.flows import derive_for_readings
+
+# The columns of ``uplinks`` the writer fills, in COPY order, with their PostgreSQL types (as
+# COPY BINARY names them). Written once: the staging table, both COPYs and the move derive from
+# it, and tests/storage/test_writer.py compares it with the migrated table (0001_core.sql).
+UPLINK_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("received_at", "timestamptz"), ("dev_eui", "text"), ("f_cnt", "int8"),
+    ("f_port", "int4"), ("payload", "bytea"), ("decoded", "jsonb"), ("decoded_by", "text"),
+    ("source", "text"), ("confirmed", "bool"), ("dev_addr", "text"),
+    ("spreading_factor", "int2"), ("bandwidth", "int4"), ("frequency", "int8"),
+    ("airtime", "float4"), ("gateway_count", "int2"), ("best_rssi", "float4"),
+    ("best_snr", "float4"), ("raw", "bytea"),
 )
+_UPLINK_NAMES = ", ".join(name for name, _ in UPLINK_COLUMNS)
 
 _STAGING_DDL = """
-CREATE TEMP TABLE IF NOT EXISTS stage_uplinks (
-    received_at timestamptz, dev_eui text, f_cnt bigint, f_port integer, payload bytea,
-    decoded jsonb, decoded_by text, source text, confirmed boolean, dev_addr text,
-    spreading_factor smallint, bandwidth integer, frequency bigint, airtime real,
-    gateway_count smallint, best_rssi real, best_snr real, raw bytea
-) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS stage_uplinks ({uplink_columns}) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS stage_receptions (
     received_at timestamptz, dev_eui text, f_cnt bigint, gateway_id text, rssi real, snr real,
     spreading_factor smallint, frequency bigint, gateway_time timestamptz
@@ -45,10 +51,9 @@ CREATE TEMP TABLE IF NOT EXISTS stage_measurements (
 CREATE TEMP TABLE IF NOT EXISTS stage_new (
     dev_eui text, received_at timestamptz, f_cnt bigint
 ) ON COMMIT DELETE ROWS;
-"""
+""".replace("{uplink_columns}", ", ".join(f"{name} {kind}" for name, kind in UPLINK_COLUMNS))
 
-_UPLINK_TYPES = ["timestamptz", "text", "int8", "int4", "bytea", "jsonb", "text", "text", "bool",
-                 "text", "int2", "int4", "int8", "float4", "int2", "float4", "float4", "bytea"]
+_UPLINK_TYPES = [copy_type for _, copy_type in UPLINK_COLUMNS]
 _RECEPTION_TYPES = ["timestamptz", "text", "int8", "text", "float4", "float4", "int2", "int8",
                     "timestamptz"]
 _MEASUREMENT_TYPES = ["timestamptz", "text", "int8", "text", "int2", "float8"]
@@ -56,9 +61,7 @@ _DIRECT_MEASUREMENT_TYPES = ["timestamptz", "text", "text", "int2", "float8"]
 
 _STAGING_TABLES = ("stage_uplinks", "stage_receptions", "stage_measurements")
 _DIRECT_TABLES = (
-    "uplinks (received_at, dev_eui, f_cnt, f_port, payload, decoded, decoded_by, source,"
-    " confirmed, dev_addr, spreading_factor, bandwidth, frequency, airtime, gateway_count,"
-    " best_rssi, best_snr, raw)",
+    f"uplinks ({_UPLINK_NAMES})",
     "receptions (received_at, dev_eui, f_cnt, gateway_id, rssi, snr, spreading_factor,"
     " frequency, gateway_time)",
     "measurements (time, dev_eui, quantity, channel, value)",
@@ -69,9 +72,7 @@ _DEAD_LETTER_TYPES = ["text", "bytea", "int4", "text", "text"]
 # the same frames in different orders would otherwise deadlock on the unique index.
 _MOVE_SQL = """
 WITH ins AS (
-    INSERT INTO uplinks (received_at, dev_eui, f_cnt, f_port, payload, decoded, decoded_by,
-                         source, confirmed, dev_addr, spreading_factor, bandwidth, frequency,
-                         airtime, gateway_count, best_rssi, best_snr, raw)
+    INSERT INTO uplinks ({uplinks})
     SELECT * FROM stage_uplinks ORDER BY dev_eui, received_at, f_cnt
     ON CONFLICT DO NOTHING
     RETURNING dev_eui, received_at, f_cnt
@@ -92,8 +93,9 @@ SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM m)
 """
 # Frames that have cumulative counters need to know which frames were new (for flows).
 _MOVE_KEEP_NEW_SQL = _MOVE_SQL.format(
-    keep=", keep AS (INSERT INTO stage_new SELECT * FROM ins RETURNING 1)")
-_MOVE_SQL = _MOVE_SQL.format(keep="")
+    uplinks=_UPLINK_NAMES, keep=", keep AS (INSERT INTO stage_new SELECT * FROM ins RETURNING 1)")
+_MOVE_SQL = _MOVE_SQL.format(uplinks=_UPLINK_NAMES, keep="")
+_NEW_FRAMES_SQL = "SELECT dev_eui, received_at, f_cnt FROM stage_new"
 
 _DEVICE_UPSERT = """
 INSERT INTO devices AS d (dev_eui, name, application, tenant, source, device_profile,
@@ -223,7 +225,10 @@ class BatchWriter:
                     result.measurements = int(row[1])
                     result.duplicates += len(uplinks) - result.stored
                     if counters and result.stored:
-                        result.measurements += derive_for_new_frames(conn=conn)
+                        new = {tuple(row) for row in conn.execute(_NEW_FRAMES_SQL)}
+                        result.measurements += derive_for_readings(conn=conn, readings=[
+                            r for r in _counter_readings(uplinks)
+                            if (r.dev_eui, r.time, r.f_cnt) in new])
             for stored_event in batch.events:
                 ev = stored_event.event
                 cur = conn.execute(_EVENT_INSERT, (ev.time, ev.dev_eui, ev.kind.value,
@@ -457,14 +462,6 @@ def _unique_frames(uplinks: list[StoredUplink]) -> tuple[list[StoredUplink], int
 
 
 def _counter_readings(uplinks: list[StoredUplink]) -> list[CounterReading]:
-    readings: list[CounterReading] = []
-    for su in uplinks:
-        present = {(m.quantity, m.channel) for m in su.measurements}
-        for m in su.measurements:
-            interval = COUNTER_TO_INTERVAL.get(m.quantity)
-            if interval is not None:
-                readings.append(CounterReading(
-                    su.uplink.dev_eui, m.quantity, m.channel, su.uplink.received_at, m.value,
-                    (interval, m.channel) in present, su.uplink.f_cnt,
-                    reports_reset(su.decoded)))
-    return readings
+    return [r for su in uplinks for r in frame_readings(
+        dev_eui=su.uplink.dev_eui, time=su.uplink.received_at, f_cnt=su.uplink.f_cnt,
+        measurements=su.measurements, decoded=su.decoded)]

@@ -12,7 +12,7 @@ on every call) and understands three styles of codec:
 - **ChirpStack v3**: ``Decode(fPort, bytes, variables)`` returning the data object.
 
 Everything in ``data`` goes into :attr:`DecodeResult.fields`; measurements come from a declared
-field map (:mod:`lorawan.codecs.js_field_map`) or, without one, from top-level fields whose names
+field map (:mod:`lorawan.fields`) or, without one, from top-level fields whose names
 the quantity vocabulary knows. A call that times out, runs out of memory, throws, returns errors
 or returns something that is not a TS013 result raises :class:`JavaScriptCodecError` (a
 :class:`~lorawan.errors.CodecError`); the codec keeps working for the next payload.
@@ -31,9 +31,9 @@ from pathlib import Path
 from typing import Any
 
 from lorawan.codecs.base import DecodeResult, EncodeResult
-from lorawan.codecs.js_field_map import FieldSpec, measurements_from_fields, parse_field_map
 from lorawan.codecs.js_sandbox import JsSandbox, JsValue, SandboxFailure
 from lorawan.errors import CodecError
+from lorawan.fields import FieldSpec, measurements_from_fields, parse_field_map
 
 _MAX_DETAIL = 200
 
@@ -105,7 +105,7 @@ class JsEncoded:
 class JavaScriptCodec:
     """A codec for one device type, implemented by a JavaScript source.
 
-    ``field_map`` maps output fields to quantities (see :mod:`lorawan.codecs.js_field_map`);
+    ``field_map`` maps output fields to quantities (see :mod:`lorawan.fields`);
     ``variables`` are handed to ChirpStack-style codecs. Raises :class:`JavaScriptLoadError`
     when the source does not load and ``ValueError`` for a bad field map or limit.
     """

@@ -11,8 +11,9 @@ import psycopg
 import pytest
 
 from ingest.metrics import IngestMetrics
-from ingest.service import IngestOptions, IngestService
-from lorawan.mqtt_url import MqttEndpoint
+from ingest.service import IngestService
+from loracity.ingest_stack import ingest_options
+from loracity.settings import default_settings
 from storage.migrate import TimescaleOptions, migrate
 from tests.ingest.helpers import (
     Scope,
@@ -29,16 +30,11 @@ class Running:
 
     def __init__(self, *, database_url: str, mqtt_url: str, scope: Scope) -> None:
         self.client_id = f"ingest-ack-{uuid.uuid4().hex[:8]}"
-        self.service = IngestService(
-            options=IngestOptions(
-                database_url=database_url,
-                mqtt=MqttEndpoint.parse(mqtt_url),
-                client_id=self.client_id,
-                topics=tuple(scope.topics.split(",")),
-                batch_size=100,
-            ),
-            metrics=IngestMetrics(),
-        )
+        settings = default_settings().model_copy(update={
+            "database_url": database_url, "mqtt_url": mqtt_url, "mqtt_client_id": self.client_id,
+            "mqtt_topics": tuple(scope.topics.split(",")), "batch_size": 100})
+        self.service = IngestService(options=ingest_options(settings=settings),
+                                     metrics=IngestMetrics())
         self.stop = threading.Event()
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -67,7 +63,7 @@ def migrated(database_url: str) -> str:
 def running(migrated: str, mqtt_url: str) -> Iterator[tuple[Running, Scope]]:
     scope = Scope()
     ingest = Running(database_url=migrated, mqtt_url=mqtt_url, scope=scope)
-    wait_until(lambda: ingest.service.ready()[0], timeout=20, what="ingest to connect")
+    wait_until(lambda: ingest.service.ready().ready, timeout=20, what="ingest to connect")
     yield ingest, scope
     if ingest.thread.is_alive():
         ingest.close()
@@ -102,7 +98,7 @@ def test_nothing_is_acknowledged_before_it_is_committed(
     try:
         publish(mqtt_url=mqtt_url, messages=messages)
         wait_until(lambda: ingest.service.received == 20, timeout=20, what="20 messages received")
-        wait_until(lambda: not ingest.service.ready()[0], timeout=20, what="the outage")
+        wait_until(lambda: not ingest.service.ready().ready, timeout=20, what="the outage")
         assert ingest.service.acknowledged == 0
         assert ingest.service.metrics.backlog._value.get() == 20
     finally:

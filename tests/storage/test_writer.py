@@ -9,7 +9,7 @@ import pytest
 
 from lorawan.pipeline import RawMessage, process_messages
 from storage.migrate import TimescaleOptions, migrate
-from storage.writer import BatchWriter, configure_connection
+from storage.writer import UPLINK_COLUMNS, BatchWriter, configure_connection
 from tests.ingest.helpers import BASE_TIME, Scope
 
 
@@ -76,3 +76,22 @@ def test_failed_transaction_leaves_nothing_and_can_be_retried(
     assert conn.execute("SELECT count(*) FROM uplinks").fetchone() == (0,)
     batch.uplinks.pop()
     assert writer.write(conn=conn, batch=batch).stored == 50
+
+
+def test_the_uplink_column_list_is_the_migrated_table(
+    conn: psycopg.Connection[tuple[object, ...]],
+) -> None:
+    # The writer's one list (COPY columns and types, staging table) against the migrations:
+    # a column added to uplinks must reach the writer, or be filled by a default on purpose.
+    table = conn.execute(
+        "SELECT a.attname, t.typname FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid"
+        " WHERE a.attrelid = 'uplinks'::regclass AND a.attnum > 0 AND NOT a.attisdropped"
+        " ORDER BY a.attnum").fetchall()
+    written = list(UPLINK_COLUMNS)
+    assert table[: len(written)] == written
+    assert table[len(written):] == [("ingested_at", "timestamptz")]  # DEFAULT now()
+    staged = conn.execute(
+        "SELECT a.attname, t.typname FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid"
+        " WHERE a.attrelid = 'pg_temp.stage_uplinks'::regclass AND a.attnum > 0"
+        " AND NOT a.attisdropped ORDER BY a.attnum").fetchall()
+    assert staged == written

@@ -126,7 +126,7 @@ def test_returned_errors_fail_the_call(room: JavaScriptCodec) -> None:
     assert isinstance(caught.value, CodecError)
 
 
-def test_without_field_map_known_top_level_numbers_become_measurements() -> None:
+def test_without_field_map_known_top_level_values_become_measurements() -> None:
     source = """
     function decodeUplink(input) {
       return { data: { temp: 19.5, co2_ppm: 612, batv: 3.6, occupied: true, mode: "eco",
@@ -140,6 +140,9 @@ def test_without_field_map_known_top_level_numbers_become_measurements() -> None
         Measurement("temperature", 19.5),
         Measurement("co2", 612.0),
         Measurement("battery_voltage", 3.6),
+        # The rule of lorawan.fields, as for a network server's decoded payload.
+        Measurement("parking_occupied", 1.0),
+        Measurement("relative_humidity", 55.0),
     ]
     assert result.warnings == ["temperature: temperature channel 0 already taken from temp"]
     assert result.fields["nested"] == {"temperature": 99}
@@ -221,8 +224,11 @@ def test_ttn_v2_decoder() -> None:
 
     assert codec.style == "ttn-v2"
     assert result.fields == {"occupied": True, "batv": 3.6, "port": 3}
-    # booleans are not numbers in the fallback mapping
-    assert result.measurements == [Measurement("battery_voltage", 3.6)]
+    # A flag is 1/0, as when the network server decoded it (issue 8: one rule).
+    assert result.measurements == [
+        Measurement("parking_occupied", 1.0),
+        Measurement("battery_voltage", 3.6),
+    ]
 
 
 def test_chirpstack_v3_decoder_gets_variables() -> None:

@@ -1,4 +1,11 @@
-"""Turning a decoder's own JSON output into normalised measurements.
+"""Decoded fields → measurements: the one rule, whoever decoded the payload.
+
+The network server's decoded payload (TTN ``decoded_payload``, ChirpStack ``object``), a
+JavaScript codec's ``data`` and anything else that hands loracity a JSON object of decoded fields
+go through :func:`measurements_from_fields`, so ``{"occupied": true}`` means the same from every
+source. One guard (:func:`field_number`) decides what counts as a value: booleans are 1/0 (flags
+such as ``occupied``), numbers and numbers written as strings (vendor decoders' ``toFixed()``)
+count when finite; NaN, infinities and anything else are skipped.
 
 A *field map* says which output field holds which quantity, for example::
 
@@ -10,7 +17,7 @@ A *field map* says which output field holds which quantity, for example::
 Keys are dotted paths into the output (``lines.1.in`` is ``data["lines"]["1"]["in"]``, or
 ``data["lines"][1]["in"]`` when ``lines`` is a list; a key that itself contains dots, such as
 ``pm2.5``, is matched whole first). A value is ``value * scale + offset``. Without a field map,
-top-level numeric fields whose names :func:`lorawan.quantities.quantity_for_field` knows become
+top-level fields whose names :func:`lorawan.quantities.quantity_for_field` knows become
 measurements.
 """
 
@@ -83,11 +90,13 @@ def _parse_spec(path: str, value: Mapping[str, Any]) -> FieldSpec:
 
 
 def measurements_from_fields(
-    *, fields: Mapping[str, Any], field_map: Sequence[FieldSpec] | None
+    *, fields: Mapping[str, Any], field_map: Sequence[FieldSpec] | None = None
 ) -> tuple[list[Measurement], list[str]]:
     """Return the measurements found in ``fields`` and warnings about what was skipped.
 
-    With a field map, a mapped field that is absent is skipped silently (many devices send
+    Without a field map, top-level fields are mapped by name and a value that is not a number
+    (see :func:`field_number`) is skipped silently: the fields stay in the stored JSON. With a
+    field map, a mapped field that is absent is skipped silently (many devices send
     different fields in different frames); one that is present but not a number gives a
     warning. Two entries for the same quantity and channel keep the first.
     """
@@ -106,17 +115,16 @@ def measurements_from_fields(
     if field_map is None:
         for name, value in fields.items():
             quantity = quantity_for_field(name)
-            if quantity is None or isinstance(value, bool) or not isinstance(value, int | float):
-                continue
-            if math.isfinite(value):
-                add(name, quantity, float(value), 0)
+            number = field_number(value) if quantity is not None else None
+            if quantity is not None and number is not None:
+                add(name, quantity, number, 0)
         return measurements, warnings
 
     for spec in field_map:
         found, value = _lookup(fields, spec.path)
         if not found or value is None:
             continue
-        number = _as_number(value)
+        number = field_number(value)
         if number is None:
             warnings.append(f"{spec.path}: {value!r} is not a number")
             continue
@@ -141,8 +149,12 @@ def _lookup(node: Any, path: str) -> tuple[bool, Any]:
     return False, None
 
 
-def _as_number(value: Any) -> float | None:
-    # Some vendor decoders return numbers as strings (toFixed()) or flags as booleans.
+def field_number(value: Any) -> float | None:
+    """The number a decoded field holds, or ``None``: the guard every source goes through.
+
+    Booleans are 1/0 (flags such as ``occupied``); numbers and numeric strings (some vendor
+    decoders return ``toFixed()`` strings) count when finite.
+    """
     if isinstance(value, bool):
         return 1.0 if value else 0.0
     if isinstance(value, int | float):

@@ -1,4 +1,4 @@
-"""Cumulative counter → interval logic: rollover or reset, decided from what is plausible."""
+"""Cumulative counter → interval logic (lorawan/counters.py): rollover or reset, by plausibility."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from storage.flows import (
+from lorawan.counters import (
     CounterReading,
     CounterState,
     derive,
