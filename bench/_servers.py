@@ -150,6 +150,7 @@ class IngestProcess:
             "LORACITY_BATCH_MAX_DELAY_MS": str(max_delay_ms),
             "LORACITY_METRICS_PORT": "0",
             "LORACITY_LOG_FORMAT": "text",
+            "LORACITY_INGEST_WORKERS": "1",
         })
         self._env = env
         self._workdir = workdir

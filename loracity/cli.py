@@ -235,18 +235,37 @@ def ingest(
     migrate: Annotated[bool, typer.Option(help="Apply migrations before starting.")] = True,
     wait: Annotated[float, typer.Option(
         help="Seconds to wait for the database at startup.")] = 60,
+    workers: Annotated[int | None, typer.Option(
+        min=1, max=64,
+        help="Ingest processes on one MQTT shared subscription (default: "
+             "LORACITY_INGEST_WORKERS, else the number of cores; 1: a single process). Worker "
+             "i uses the client id <client_id>-w<i> and serves metrics on metrics port + i."),
+    ] = None,
 ) -> None:
     """Subscribe to the network server's MQTT topics and store every uplink exactly once."""
+    import os
+
     from ingest.decoding import PayloadDecoder
     from ingest.health import HealthServer
     from ingest.metrics import IngestMetrics
     from ingest.service import IngestConfigError, IngestOptions, IngestService
+    from ingest.workers import (
+        CONFIG_ERROR_EXIT,
+        WORKER_INDEX_ENV,
+        default_worker_count,
+        stop_when_orphaned,
+    )
     from lorawan.mqtt_url import MqttEndpoint
 
     settings = load_settings()
     configure_logging(fmt=settings.log_format, level=settings.log_level)
     if migrate:
         _migrate(settings, wait_s=wait)
+    count = workers or settings.ingest_workers or default_worker_count()
+    if count > 1:
+        _supervise_workers(settings, count=count)
+        return
+    in_supervisor = WORKER_INDEX_ENV in os.environ
     options = IngestOptions(
         database_url=settings.database_url,
         mqtt=MqttEndpoint.parse(settings.mqtt_url),
@@ -276,15 +295,49 @@ def ingest(
                  health.port)
     stop = threading.Event()
     _stop_on_signals(stop)
+    if in_supervisor:
+        stop_when_orphaned(stop=stop)
     log.info("ingesting from %s into %s", options.mqtt.display(), redact(settings.database_url))
     try:
         service.run(stop=stop)
     except IngestConfigError as exc:
+        if in_supervisor:
+            typer.echo(f"loracity: {exc}", err=True)
+            raise typer.Exit(CONFIG_ERROR_EXIT) from None
         fail(str(exc))
     finally:
         if health is not None:
             health.close()
         registry.close()
+
+
+def _supervise_workers(settings: Settings, *, count: int) -> None:
+    import os
+
+    from ingest.workers import DEFAULT_SHARED_GROUP, Supervisor, WorkerPlan
+
+    group = settings.mqtt_shared_group
+    if not group:
+        group = DEFAULT_SHARED_GROUP
+        log.info("LORACITY_MQTT_SHARED_GROUP is not set; the %d workers share the subscription "
+                 "as group %r", count, group)
+    plan = WorkerPlan(
+        count=count, client_id=settings.mqtt_client_id, shared_group=group,
+        metrics_port=settings.metrics_port, base_env=dict(os.environ),
+        # Migrations already ran here (or were skipped on purpose).
+        command=[sys.executable, "-m", "loracity", "ingest", "--no-migrate", "--workers", "1"])
+    log.info("starting %d ingest workers on $share/%s/... (client ids %s-w0..w%d, metrics %s)",
+             count, group, settings.mqtt_client_id, count - 1,
+             f"on ports {settings.metrics_port}..{settings.metrics_port + count - 1}"
+             if settings.metrics_port else "off")
+    supervisor = Supervisor(plan=plan)
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    status = supervisor.run(stop=stop)
+    if supervisor.fatal is not None:
+        fail(supervisor.fatal.removeprefix("loracity: "))
+    if status != 0:
+        raise typer.Exit(status)
 
 
 @app.command("demo")

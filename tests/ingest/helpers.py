@@ -159,6 +159,8 @@ class IngestProcess:
                     "LORACITY_MQTT_URL": mqtt_url, "LORACITY_MQTT_TOPICS": topics,
                     "LORACITY_MQTT_CLIENT_ID": client_id, "LORACITY_METRICS_PORT": "0",
                     "LORACITY_LOG_FORMAT": "text", "LORACITY_BATCH_SIZE": "2000",
+                    # One process unless a test asks for workers: its tests read one log.
+                    "LORACITY_INGEST_WORKERS": "1",
                     **(extra_env or {})}
         self.log_path = tmp_path / f"ingest-{client_id}-{uuid.uuid4().hex[:6]}.log"
         self.proc: subprocess.Popen[bytes] | None = None
