@@ -63,7 +63,8 @@ def start_servers(*, rungs: Sequence[str], log: Callable[[str], None]) -> Server
     The ``LORACITY_TEST_SERVERS`` variable is ignored on purpose: the figures should not depend on
     what a test session left in the environment.
     """
-    postgres = start_postgres(rungs=rungs, rungs_var=None, log=log)
+    # PostgreSQL's default durability (fsync and synchronous commit on), as users run it.
+    postgres = start_postgres(rungs=rungs, rungs_var=None, log=log, durable=True)
     try:
         broker = start_mqtt_broker(rungs=rungs, rungs_var=None, log=log)
     except BaseException:

@@ -73,14 +73,19 @@ def start_postgres(
     rungs: Sequence[str] = RUNGS,
     log: Log | None = None,
     rungs_var: str | None = RUNGS_VAR,
+    durable: bool = False,
 ) -> PostgresServer:
     """Find or start a PostgreSQL server by the ladder in this module's docstring.
+
+    Servers started here run with fsync, synchronous commit and full-page writes off (test data
+    is thrown away), unless ``durable``: then with PostgreSQL's defaults, as users run it (the
+    benchmarks). A server from ``env_var`` is used as it is.
 
     ``log`` receives one line per rung passed over (with the reason) and one for the server used.
     ``rungs_var`` names the variable that may narrow ``rungs`` (``None``: ignore it).
     Raises :class:`ServerUnavailableError` listing every rung's reason when none worked.
     """
-    starters = {rung: partial(start, env_var) for rung, start in _RUNG_STARTERS.items()}
+    starters = {rung: partial(start, env_var, durable) for rung, start in _RUNG_STARTERS.items()}
     return climb(
         server="PostgreSQL",
         tag="postgres",
@@ -92,7 +97,7 @@ def start_postgres(
     )
 
 
-def _from_env(env_var: str, log: Log) -> PostgresServer:
+def _from_env(env_var: str, durable: bool, log: Log) -> PostgresServer:
     url = os.environ.get(env_var, "").strip()
     if not url:
         raise RungUnavailable(f"{env_var} is not set")
@@ -106,7 +111,7 @@ def _from_env(env_var: str, log: Log) -> PostgresServer:
     )
 
 
-def _from_docker(env_var: str, log: Log) -> PostgresServer:
+def _from_docker(env_var: str, durable: bool, log: Log) -> PostgresServer:
     require_docker()
     from testcontainers.community.postgres import PostgresContainer
 
@@ -122,7 +127,9 @@ def _from_docker(env_var: str, log: Log) -> PostgresServer:
         .with_bind_ports(5432, port)
         .with_env("TIMESCALEDB_TELEMETRY", "off")
         .with_command(
-            "postgres -c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+            "postgres -c max_connections=200"
+            if durable
+            else "postgres -c fsync=off -c synchronous_commit=off -c full_page_writes=off "
             "-c max_connections=200"
         )
     )
@@ -144,22 +151,24 @@ def _from_docker(env_var: str, log: Log) -> PostgresServer:
     )
 
 
-def _from_local(env_var: str, log: Log) -> PostgresServer:
+def _from_local(env_var: str, durable: bool, log: Log) -> PostgresServer:
     found = local_binaries()
     if not found:
         raise RungUnavailable(
             "no PostgreSQL server binaries (initdb, postgres) found via pg_config, PATH or "
             "/usr/lib/postgresql/*/bin"
         )
-    return _from_cluster(found[0], origin="local", log=log)
+    return _from_cluster(found[0], origin="local", durable=durable, log=log)
 
 
-def _from_embedded(env_var: str, log: Log) -> PostgresServer:
-    return _from_cluster(embedded_binaries(), origin="embedded", log=log)
+def _from_embedded(env_var: str, durable: bool, log: Log) -> PostgresServer:
+    return _from_cluster(embedded_binaries(), origin="embedded", durable=durable, log=log)
 
 
-def _from_cluster(binaries: PostgresBinaries, *, origin: str, log: Log) -> PostgresServer:
-    cluster = PostgresCluster(binaries=binaries, log=log)
+def _from_cluster(
+    binaries: PostgresBinaries, *, origin: str, durable: bool, log: Log
+) -> PostgresServer:
+    cluster = PostgresCluster(binaries=binaries, log=log, durable=durable)
     cluster.create()
     return PostgresServer(
         url=cluster.url,
@@ -172,7 +181,7 @@ def _from_cluster(binaries: PostgresBinaries, *, origin: str, log: Log) -> Postg
     )
 
 
-_RUNG_STARTERS: dict[str, Callable[[str, Log], PostgresServer]] = {
+_RUNG_STARTERS: dict[str, Callable[[str, bool, Log], PostgresServer]] = {
     "env": _from_env,
     "docker": _from_docker,
     "local": _from_local,
