@@ -54,7 +54,6 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import orjson
-import paho.mqtt.client as mqtt
 import psycopg
 from _servers import (
     IngestProcess,
@@ -67,17 +66,16 @@ from _servers import (
     start_servers,
 )
 from _traffic import publish_all, simple_stream
-from paho.mqtt.enums import CallbackAPIVersion
 from psycopg.copy import Copy, FileWriter
 
 from ingest.decoding import PayloadDecoder
 from ingest.process import RawMessage, process_messages
 from lorawan.codecs.registry import CodecRegistry
 from lorawan.envelopes import parse_message
-from lorawan.mqtt_url import MqttEndpoint
 from lorawan.uplink import Uplink
 from simulators.generator import generate_messages
 from simulators.loading import load_scenario
+from simulators.publisher import MqttPublisher
 from storage.batch import Batch, WriteResult
 from storage.writer import BatchWriter, configure_connection
 
@@ -93,6 +91,7 @@ MAX_MESSAGE_BYTES = 65_536  # ingest's default (LORACITY_MAX_MESSAGE_BYTES)
 RECEIVE_MAXIMUM = 10_000  # ingest's default (LORACITY_MQTT_RECEIVE_MAXIMUM)
 POLL_S = 0.02  # how often the latency poller counts the stored uplinks
 DRAIN_POLL_S = 0.05
+PUBLISH_WINDOW = 200  # unacknowledged QoS 1 publishes at a time
 
 # design.md §9, printed as targets next to the figures, never claimed.
 TARGET_RATE = 25_000
@@ -443,35 +442,22 @@ class _Poller(threading.Thread):
 
 
 def publish_paced(*, mqtt_url: str, messages: Sequence[Message], rate: float) -> list[float]:
-    """Publish with QoS 1 at ``rate`` per second; return each message's publish wall time."""
-    ep = MqttEndpoint.parse(mqtt_url)
-    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2,
-                         client_id=f"bench-pub-{uuid.uuid4().hex[:8]}", protocol=mqtt.MQTTv311)
-    if ep.username:
-        client.username_pw_set(ep.username, ep.password)
-    # Wide enough that PUBACK round trips never hold a message back at this rate.
-    client.max_inflight_messages_set(1_000)
-    client.max_queued_messages_set(0)
-    client.connect(ep.host, ep.port)
-    client.loop_start()
-    try:
-        times: list[float] = []
-        infos: list[mqtt.MQTTMessageInfo] = []
+    """Publish with QoS 1 at ``rate`` per second; return each message's publish wall time.
+
+    Behind a window of unacknowledged messages, so any count works (paho's packet ids are
+    16-bit: with an unbounded queue, a run above 65,535 messages overwrote queued ones).
+    """
+    times: list[float] = []
+    with MqttPublisher(url=mqtt_url, window=PUBLISH_WINDOW) as publisher:
         start = time.monotonic()
         for i, (topic, payload) in enumerate(messages):
             delay = start + i / rate - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
             times.append(time.time())
-            infos.append(client.publish(topic, payload, qos=1))
-        for info in infos:
-            info.wait_for_publish(timeout=60)
-            if not info.is_published():
-                raise RuntimeError("the broker did not acknowledge a publish")
-        return times
-    finally:
-        client.disconnect()
-        client.loop_stop()
+            publisher.publish(topic=topic, payload=payload)
+        publisher.flush()
+    return times
 
 
 @dataclass(frozen=True, kw_only=True)
