@@ -138,7 +138,8 @@ class IngestProcess:
     """
 
     def __init__(self, *, database_url: str, mqtt_url: str, client_id: str, protocol: str,
-                 batch_size: int, max_delay_ms: int, workdir: Path, workers: int = 1) -> None:
+                 batch_size: int, max_delay_ms: int, workdir: Path, workers: int = 1,
+                 extra_env: dict[str, str] | None = None) -> None:
         # Settings from the caller's environment (a developer's LORACITY_* exports) must not
         # change what is measured, so the service sees only these.
         env = {k: v for k, v in os.environ.items() if not k.startswith("LORACITY_")}
@@ -152,6 +153,7 @@ class IngestProcess:
             "LORACITY_METRICS_PORT": "0",
             "LORACITY_LOG_FORMAT": "text",
             "LORACITY_INGEST_WORKERS": str(workers),
+            **(extra_env or {}),
         })
         self.workers = workers
         self._env = env
@@ -199,6 +201,10 @@ class IngestProcess:
         return IngestTotals(stored=sum(x[0] for x in lines),
                             duplicates=sum(x[1] for x in lines),
                             dead_letters=sum(x[2] for x in lines))
+
+    def pid(self) -> int | None:
+        """The process id (the supervisor's with several workers), None when not running."""
+        return self._proc.pid if self._proc is not None else None
 
     def rss_bytes(self) -> int:
         """Resident memory of the ingest process and its workers, now (0 when not running)."""
