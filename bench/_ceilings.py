@@ -34,15 +34,20 @@ class CountFigure:
     seconds: float  # CONNACK until the last message
 
 
-def count_only_drain(*, mqtt_url: str, messages: Sequence[Message],
-                     topic_filters: Sequence[str], timeout_s: float) -> CountFigure:
+def count_only_drain(
+    *, mqtt_url: str, messages: Sequence[Message], topic_filters: Sequence[str], timeout_s: float
+) -> CountFigure:
     """Publish ``messages`` to a stopped persistent session, then time a counting subscriber."""
     ep = MqttEndpoint.parse(mqtt_url)
     client_id = f"bench-count-{uuid.uuid4().hex[:8]}"
 
     def client() -> mqtt.Client:
-        c = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id=client_id,
-                        protocol=mqtt.MQTTv311, clean_session=False)
+        c = mqtt.Client(
+            callback_api_version=CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            protocol=mqtt.MQTTv311,
+            clean_session=False,
+        )
         if ep.username:
             c.username_pw_set(ep.username, ep.password)
         return c
@@ -85,8 +90,12 @@ def count_only_drain(*, mqtt_url: str, messages: Sequence[Message],
     finally:
         second.disconnect()
         second.loop_stop()
-        cleaner = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2,
-                              client_id=client_id, protocol=mqtt.MQTTv311, clean_session=True)
+        cleaner = mqtt.Client(
+            callback_api_version=CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            protocol=mqtt.MQTTv311,
+            clean_session=True,
+        )
         cleaner.connect(ep.host, ep.port)
         cleaner.loop(timeout=0.5)
         cleaner.disconnect()

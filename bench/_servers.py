@@ -153,6 +153,10 @@ class IngestProcess:
             "LORACITY_METRICS_PORT": "0",
             "LORACITY_LOG_FORMAT": "text",
             "LORACITY_INGEST_WORKERS": str(workers),
+            # A group of its own per client id: the persistent sessions of an earlier run's
+            # workers stay members of a shared group (offline) and the broker would go on
+            # queueing their share of the messages to them.
+            **({"LORACITY_MQTT_SHARED_GROUP": f"g-{client_id}"} if workers > 1 else {}),
             **(extra_env or {}),
         })
         self.workers = workers
