@@ -63,7 +63,8 @@ def start_servers(*, rungs: Sequence[str], log: Callable[[str], None]) -> Server
     The ``LORACITY_TEST_SERVERS`` variable is ignored on purpose: the figures should not depend on
     what a test session left in the environment.
     """
-    postgres = start_postgres(rungs=rungs, rungs_var=None, log=log)
+    # PostgreSQL's default durability (fsync and synchronous commit on), as users run it.
+    postgres = start_postgres(rungs=rungs, rungs_var=None, log=log, durable=True)
     try:
         broker = start_mqtt_broker(rungs=rungs, rungs_var=None, log=log)
     except BaseException:
@@ -137,7 +138,8 @@ class IngestProcess:
     """
 
     def __init__(self, *, database_url: str, mqtt_url: str, client_id: str, protocol: str,
-                 batch_size: int, max_delay_ms: int, workdir: Path) -> None:
+                 batch_size: int, max_delay_ms: int, workdir: Path, workers: int = 1,
+                 extra_env: dict[str, str] | None = None) -> None:
         # Settings from the caller's environment (a developer's LORACITY_* exports) must not
         # change what is measured, so the service sees only these.
         env = {k: v for k, v in os.environ.items() if not k.startswith("LORACITY_")}
@@ -150,7 +152,14 @@ class IngestProcess:
             "LORACITY_BATCH_MAX_DELAY_MS": str(max_delay_ms),
             "LORACITY_METRICS_PORT": "0",
             "LORACITY_LOG_FORMAT": "text",
+            "LORACITY_INGEST_WORKERS": str(workers),
+            # A group of its own per client id: the persistent sessions of an earlier run's
+            # workers stay members of a shared group (offline) and the broker would go on
+            # queueing their share of the messages to them.
+            **({"LORACITY_MQTT_SHARED_GROUP": f"g-{client_id}"} if workers > 1 else {}),
+            **(extra_env or {}),
         })
+        self.workers = workers
         self._env = env
         self._workdir = workdir
         self.log_path = workdir / f"ingest-{client_id}-{uuid.uuid4().hex[:6]}.log"
@@ -172,7 +181,7 @@ class IngestProcess:
         """Return once the service has subscribed; raise with its log when it does not."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if "subscribed to" in self.log_text():
+            if self.log_text().count("subscribed to") >= self.workers:
                 return
             if self._proc is not None and self._proc.poll() is not None:
                 break
@@ -191,8 +200,21 @@ class IngestProcess:
         if proc.returncode != 0 or not found:
             raise RuntimeError(f"loracity ingest exited with {proc.returncode}; its log:\n"
                                f"{self.log_text()}")
-        stored, duplicates, dead = (int(n) for n in found[-1])
-        return IngestTotals(stored=stored, duplicates=duplicates, dead_letters=dead)
+        # One line per worker (the last `workers` lines: earlier runs may share the log).
+        lines = [[int(n) for n in f] for f in found[-self.workers:]]
+        return IngestTotals(stored=sum(x[0] for x in lines),
+                            duplicates=sum(x[1] for x in lines),
+                            dead_letters=sum(x[2] for x in lines))
+
+    def pid(self) -> int | None:
+        """The process id (the supervisor's with several workers), None when not running."""
+        return self._proc.pid if self._proc is not None else None
+
+    def rss_bytes(self) -> int:
+        """Resident memory of the ingest process and its workers, now (0 when not running)."""
+        if self._proc is None:
+            return 0
+        return _tree_rss(self._proc.pid)
 
     def close(self) -> None:
         """Kill the process if it still runs (after an error elsewhere)."""
@@ -200,3 +222,21 @@ class IngestProcess:
             self._proc.kill()
             self._proc.wait(10)
         self._proc = None
+
+
+def _tree_rss(pid: int) -> int:
+    """RSS of ``pid`` and its descendants in bytes (Linux /proc; 0 elsewhere)."""
+    total = 0
+    todo = [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1]) * 1024
+        todo.extend(int(c) for c in children)
+    return total

@@ -55,8 +55,8 @@ from functools import partial
 from typing import Any, TypeVar
 
 import orjson
-import paho.mqtt.client as mqtt
 import psycopg
+from _ceilings import CountFigure, count_only_drain, naive_inserts
 from _servers import (
     IngestProcess,
     IngestTotals,
@@ -68,19 +68,20 @@ from _servers import (
     start_servers,
 )
 from _traffic import publish_all, simple_stream
-from paho.mqtt.enums import CallbackAPIVersion
 from psycopg.copy import Copy, FileWriter
+from psycopg.types.json import Jsonb
 
 from loracity.settings import default_settings
 from lorawan.batch import Batch, WriteResult
 from lorawan.codecs.registry import CodecRegistry
 from lorawan.decoding import PayloadDecoder
 from lorawan.envelopes import parse_message
-from lorawan.mqtt_url import MqttEndpoint
 from lorawan.pipeline import RawMessage, process_messages
+from lorawan.topics import DEFAULT_TOPICS
 from lorawan.uplink import Uplink
 from simulators.generator import generate_messages
 from simulators.loading import load_scenario
+from simulators.publisher import MqttPublisher
 from storage.devices import device_codec_settings
 from storage.writer import BatchWriter, configure_connection
 
@@ -97,6 +98,7 @@ MAX_MESSAGE_BYTES = default_settings().max_message_bytes
 RECEIVE_MAXIMUM = default_settings().mqtt_receive_maximum
 POLL_S = 0.02  # how often the latency poller counts the stored uplinks
 DRAIN_POLL_S = 0.05
+PUBLISH_WINDOW = 200  # unacknowledged QoS 1 publishes at a time
 
 # design.md §9, printed as targets next to the figures, never claimed.
 TARGET_RATE = 25_000
@@ -243,6 +245,12 @@ def process_only(*, messages: Sequence[Message], batch_size: int,
 
 # --- phase 1: the baseline ------------------------------------------------------------------
 
+def _insertable(row: Row) -> Row:
+    """An uplink COPY row as INSERT parameters (``decoded`` as jsonb, not its binary form)."""
+    decoded = row[5]
+    return (*row[:5], None if decoded is None else Jsonb(orjson.loads(decoded[1:])), *row[6:])
+
+
 def _copy_statements(prepared: Prepared) -> Iterator[list[tuple[str, list[str], list[Row]]]]:
     """Per batch: (COPY statement, column types, rows) for each table that has rows."""
     for chunk in prepared.chunks:
@@ -352,6 +360,8 @@ class DrainFigure:
     dead_letters: int
     totals: IngestTotals
     complete: bool
+    workers: int = 1
+    peak_rss: int = 0  # bytes, ingest and its workers, sampled at every poll
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -364,20 +374,20 @@ class IngestSetup:
     max_delay_ms: int
     workdir: Path
 
-    def process(self, *, database_url: str, client_id: str) -> IngestProcess:
+    def process(self, *, database_url: str, client_id: str, workers: int = 1) -> IngestProcess:
         """An ingest process (not started yet) for ``database_url``."""
         return IngestProcess(database_url=database_url, mqtt_url=self.mqtt_url,
                              client_id=client_id, protocol=self.protocol,
                              batch_size=self.batch_size, max_delay_ms=self.max_delay_ms,
-                             workdir=self.workdir)
+                             workdir=self.workdir, workers=workers)
 
 
 def backlog_drain(*, servers: Servers, setup: IngestSetup, messages: Sequence[Message],
-                  expected_uplinks: int) -> DrainFigure:
+                  expected_uplinks: int, workers: int = 1) -> DrainFigure:
     """Publish every message to a stopped ingest's session, then time the drain."""
     database_url = fresh_database(server=servers.postgres, purpose="drain")
     client_id = f"bench-drain-{uuid.uuid4().hex[:8]}"
-    first = setup.process(database_url=database_url, client_id=client_id)
+    first = setup.process(database_url=database_url, client_id=client_id, workers=workers)
     try:
         # A first run creates the persistent session (and its subscriptions) at the broker.
         first.start()
@@ -391,7 +401,7 @@ def backlog_drain(*, servers: Servers, setup: IngestSetup, messages: Sequence[Me
     publish_seconds = time.perf_counter() - started
     checkpoint(server=servers.postgres)
     _say("  starting ingest on the backlog")
-    second = setup.process(database_url=database_url, client_id=client_id)
+    second = setup.process(database_url=database_url, client_id=client_id, workers=workers)
     timeout = 60 + len(messages) / 1_000
     try:
         with psycopg.connect(database_url, autocommit=True) as conn:
@@ -399,9 +409,11 @@ def backlog_drain(*, servers: Servers, setup: IngestSetup, messages: Sequence[Me
             t0 = time.perf_counter()
             first_seen: tuple[float, int] | None = None
             stored = 0
+            peak_rss = 0
             while stored < expected_uplinks and time.perf_counter() - t0 < timeout:
                 time.sleep(DRAIN_POLL_S)
                 stored = _count(conn, "uplinks")
+                peak_rss = max(peak_rss, second.rss_bytes())
                 if stored and first_seen is None:
                     first_seen = (time.perf_counter(), stored)
             finished = time.perf_counter()
@@ -415,7 +427,8 @@ def backlog_drain(*, servers: Servers, setup: IngestSetup, messages: Sequence[Me
     return DrainFigure(
         publish_seconds=publish_seconds, since_start=finished - t0, first_rows=first_rows,
         steady_seconds=finished - seen_at, stored=stored, measurements=measurements,
-        dead_letters=dead_letters, totals=totals, complete=stored == expected_uplinks)
+        dead_letters=dead_letters, totals=totals, complete=stored == expected_uplinks,
+        workers=workers, peak_rss=peak_rss)
 
 
 class _Poller(threading.Thread):
@@ -447,35 +460,22 @@ class _Poller(threading.Thread):
 
 
 def publish_paced(*, mqtt_url: str, messages: Sequence[Message], rate: float) -> list[float]:
-    """Publish with QoS 1 at ``rate`` per second; return each message's publish wall time."""
-    ep = MqttEndpoint.parse(mqtt_url)
-    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2,
-                         client_id=f"bench-pub-{uuid.uuid4().hex[:8]}", protocol=mqtt.MQTTv311)
-    if ep.username:
-        client.username_pw_set(ep.username, ep.password)
-    # Wide enough that PUBACK round trips never hold a message back at this rate.
-    client.max_inflight_messages_set(1_000)
-    client.max_queued_messages_set(0)
-    client.connect(ep.host, ep.port)
-    client.loop_start()
-    try:
-        times: list[float] = []
-        infos: list[mqtt.MQTTMessageInfo] = []
+    """Publish with QoS 1 at ``rate`` per second; return each message's publish wall time.
+
+    Behind a window of unacknowledged messages, so any count works (paho's packet ids are
+    16-bit: with an unbounded queue, a run above 65,535 messages overwrote queued ones).
+    """
+    times: list[float] = []
+    with MqttPublisher(url=mqtt_url, window=PUBLISH_WINDOW) as publisher:
         start = time.monotonic()
         for i, (topic, payload) in enumerate(messages):
             delay = start + i / rate - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
             times.append(time.time())
-            infos.append(client.publish(topic, payload, qos=1))
-        for info in infos:
-            info.wait_for_publish(timeout=60)
-            if not info.is_published():
-                raise RuntimeError("the broker did not acknowledge a publish")
-        return times
-    finally:
-        client.disconnect()
-        client.loop_stop()
+            publisher.publish(topic=topic, payload=payload)
+        publisher.flush()
+    return times
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -576,8 +576,11 @@ class Report:
     copy_seconds: float | None = None
     copy_server_seconds: float | None = None  # the same COPY with its data encoded beforehand
     writer: WriterFigure | None = None
-    drain: DrainFigure | None = None
-    latency: LatencyFigure | None = None
+    drains: list[DrainFigure] = field(default_factory=list)
+    latencies: list[tuple[float, LatencyFigure]] = field(default_factory=list)
+    counting: CountFigure | None = None
+    naive: tuple[int, float] | None = None  # uplinks, seconds
+    loads: dict[str, float] = field(default_factory=dict)  # 1-min load average per phase
     problems: list[str] = field(default_factory=list)
 
     def expected_uplinks(self) -> int:
@@ -586,8 +589,47 @@ class Report:
 
     def text(self) -> str:
         """The report, as printed."""
-        return "\n".join([*self._setup(), *self._copy(), *self._writer(), *self._drain(),
-                          *self._latency(), *(f"PROBLEM: {p}" for p in self.problems)])
+        return "\n".join([*self._setup(), *self._copy(), *self._writer(),
+                          *itertools.chain.from_iterable(self._drain(d) for d in self.drains),
+                          *itertools.chain.from_iterable(self._latency(r, lat)
+                                                         for r, lat in self.latencies),
+                          *self._side_by_side(),
+                          *(f"PROBLEM: {p}" for p in self.problems)])
+
+    def _side_by_side(self) -> list[str]:
+        """One table: the ceilings, the naive baseline and loracity, in uplinks per second."""
+        ups = self.prepared.rows[0]
+        rows: list[tuple[str, float, str]] = []
+        sub = (self.counting.received / self.counting.seconds
+               if self.counting and self.counting.seconds else 0.0)
+        copy = self._copy_rate()
+        if sub:
+            rows.append(("ceiling: MQTT subscriber that only counts (1 process)", sub, "count"))
+        if copy:
+            rows.append(("ceiling: binary COPY of the same rows (1 connection)", copy, "copy"))
+        combined = 1 / (1 / sub + 1 / copy) if sub and copy else 0.0
+        if combined:
+            rows.append(("ceiling combined: receive then COPY, one process (1/(1/a+1/b))",
+                         combined, "copy"))
+        if self.naive:
+            n, secs = self.naive
+            rows.append((f"naive: one INSERT + commit per uplink ({n:,} uplinks, no MQTT)",
+                         n / secs if secs else 0.0, "naive"))
+        for d in self.drains:
+            steady = (d.stored - d.first_rows) / d.steady_seconds if d.steady_seconds else 0.0
+            rows.append((f"loracity ingest --workers {d.workers}: backlog drain"
+                         f" (peak RSS {d.peak_rss / 2**20:,.0f} MiB)", steady,
+                         f"drain-{d.workers}"))
+        if not rows:
+            return []
+        out = [f"side by side ({ups:,} uplinks; load average = 1-min value when the phase"
+               " started)", f"   {'uplinks/s':>10}  {'of combined':>11}  {'load':>5}  what"]
+        for what, rate, phase in rows:
+            share = f"{rate / combined:.0%}" if combined else "—"
+            load = self.loads.get(phase)
+            out.append(f"   {rate:>10,.0f}  {share:>11}  "
+                       f"{f'{load:.1f}' if load is not None else '—':>5}  {what}")
+        return [*out, ""]
 
     def _copy_rate(self) -> float:
         if not self.copy_seconds:
@@ -661,18 +703,15 @@ class Report:
             ]
         return [*out, ""]
 
-    def _drain(self) -> list[str]:
-        d = self.drain
-        if d is None:
-            return []
+    def _drain(self, d: DrainFigure) -> list[str]:
         n = len(self.workload.messages[:self.args.count])
         steady = (d.stored - d.first_rows) / d.steady_seconds if d.steady_seconds else 0.0
         w = self.writer
         same = ("as in phase 2" if w is not None and w.result.measurements == d.measurements
                 else f"phase 2: {w.result.measurements:,}" if w is not None else "")
         return [
-            f"3  end to end over MQTT: `loracity ingest` (its own process) drains a backlog of"
-            f" {n:,} QoS 1 messages",
+            f"3  end to end over MQTT: `loracity ingest --workers {d.workers}` drains a backlog"
+            f" of {n:,} QoS 1 messages (peak RSS {d.peak_rss / 2**20:,.0f} MiB)",
             f"   {steady:>9,.0f} uplinks/s  first batch seen -> all stored"
             f" ({d.stored - d.first_rows:,} uplinks in {d.steady_seconds:.2f} s;"
             f" polled every {DRAIN_POLL_S * 1000:.0f} ms)",
@@ -687,13 +726,13 @@ class Report:
             "",
         ]
 
-    def _latency(self) -> list[str]:
-        lat, a = self.latency, self.args
-        if lat is None:
-            return []
+    def _latency(self, rate: float, lat: LatencyFigure) -> list[str]:
+        a = self.args
         return [
             f"4  latency: {lat.published:,} messages at {lat.achieved_rate:,.0f}/s"
             f" ({a.seconds:g} s) into a running `loracity ingest`; {lat.stored:,} stored",
+            f"   (asked for {rate:,.0f}/s; 1-min load average"
+            f" {self.loads.get(f'latency-{rate:g}', 0):.1f} at the start)",
             f"   ingested_at - publish time       {_percentiles(lat.by_ingested_at)}",
             f"   first poll seeing it - publish   {_percentiles(lat.by_poller)}",
             f"{'':37}target: p99 ≤ {TARGET_P99_MS:.0f} ms at {TARGET_P99_RATE:,}/s",
@@ -701,6 +740,7 @@ class Report:
             " transaction, so the first",
             "   line leaves out the COPY and the commit; the second includes them and up to"
             f" one poll interval ({POLL_S * 1000:.0f} ms).",
+            "",
         ]
 
 
@@ -717,8 +757,17 @@ def parse_args(*, argv: Sequence[str] | None) -> argparse.Namespace:
                              " v3 uplinks from tests/ingest/helpers.py")
     parser.add_argument("--devices", type=int, default=1_000,
                         help="devices for --source simple (default 1,000; city has its own)")
-    parser.add_argument("--rate", type=float, default=1_000.0,
-                        help="messages per second in the latency phase (default 1,000)")
+    parser.add_argument("--rate", type=_floats, default=[1_000.0, 10_000.0],
+                        help="messages per second in the latency phase, comma-separated for"
+                             " several runs (default 1000,10000)")
+    parser.add_argument("--workers", type=_ints, default=None,
+                        help="drain with these worker counts, comma-separated (default 1 and"
+                             " the number of cores)")
+    parser.add_argument("--naive-count", type=int, default=2_000,
+                        help="uplinks for the naive baseline, one INSERT + commit each"
+                             " (default 2,000; 0 skips it)")
+    parser.add_argument("--quick", action="store_true",
+                        help="a short run: 5,000 messages, rate 1000, 3 s, naive 500")
     parser.add_argument("--seconds", type=float, default=10.0,
                         help="length of the latency phase (default 10)")
     defaults = default_settings()
@@ -731,15 +780,32 @@ def parse_args(*, argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--rungs", default="local,embedded",
                         help="server ladder rungs to try, in order (default local,embedded)")
     args = parser.parse_args(argv)
-    if args.count < 1 or args.devices < 1 or args.rate <= 0 or args.seconds <= 0:
+    if args.quick:
+        args.count, args.rate, args.seconds, args.naive_count = 5_000, [1_000.0], 3.0, 500
+    if args.workers is None:
+        args.workers = sorted({1, os.cpu_count() or 1})
+    if (args.count < 1 or args.devices < 1 or min(args.rate) <= 0 or args.seconds <= 0
+            or min(args.workers) < 1):
         parser.error("--count, --devices, --rate and --seconds must be positive")
     return args
+
+
+def _floats(text: str) -> list[float]:
+    return [float(x) for x in text.split(",") if x.strip()]
+
+
+def _ints(text: str) -> list[int]:
+    return [int(x) for x in text.split(",") if x.strip()]
+
+
+def _load() -> float:
+    return os.getloadavg()[0]
 
 
 def run(*, args: argparse.Namespace) -> int:
     """Run every phase and print the report; 1 when a message was lost or stored twice."""
     load_before = os.getloadavg()[0]
-    latency_count = max(2, round(args.rate * args.seconds))
+    latency_count = max(2, round(max(args.rate) * args.seconds))
     _say(f"generating {max(args.count, latency_count):,} messages ({args.source})")
     workload = make_workload(source=args.source, count=max(args.count, latency_count),
                              devices=args.devices)
@@ -760,6 +826,7 @@ def run(*, args: argparse.Namespace) -> int:
                         facts=postgres_facts(database_url=copy_url), prepared=prepared)
         _say("phase 1: baseline binary COPY")
         checkpoint(server=servers.postgres)
+        report.loads["copy"] = _load()
         report.copy_seconds = copy_baseline(database_url=copy_url, prepared=prepared)
         _say("phase 1b: the same COPY data, encoded beforehand")
         encoded = encode_copy_data(database_url=copy_url, prepared=prepared)
@@ -776,12 +843,32 @@ def run(*, args: argparse.Namespace) -> int:
                             protocol="auto" if servers.broker.mqtt5 else "3.1.1",
                             batch_size=args.batch_size, max_delay_ms=args.max_delay_ms,
                             workdir=Path(workdir))
-        _say("phase 3: backlog drain over MQTT")
-        report.drain = backlog_drain(servers=servers, setup=setup, messages=messages,
-                                     expected_uplinks=report.expected_uplinks())
-        _say("phase 4: latency at a fixed rate")
-        report.latency = latency_run(servers=servers, setup=setup,
-                                     messages=workload.messages[:latency_count], rate=args.rate)
+        _say("phase 0: the MQTT ceiling, a subscriber that only counts the same backlog")
+        report.loads["count"] = _load()
+        report.counting = count_only_drain(mqtt_url=servers.broker.url, messages=messages,
+                                           topic_filters=DEFAULT_TOPICS,
+                                           timeout_s=60 + len(messages) / 1_000)
+        if args.naive_count:
+            naive_rows = [_insertable(r) for c in prepared.chunks for r in c[0]]
+            naive_rows = naive_rows[:args.naive_count]
+            _say(f"phase 0b: naive baseline, {len(naive_rows):,} INSERT + commit")
+            naive_url = fresh_database(server=servers.postgres, purpose="naive")
+            checkpoint(server=servers.postgres)
+            report.loads["naive"] = _load()
+            report.naive = (len(naive_rows), naive_inserts(
+                database_url=naive_url, columns=_UPLINK_COLUMNS, rows=naive_rows))
+        for n in args.workers:
+            _say(f"phase 3: backlog drain over MQTT, --workers {n}")
+            report.loads[f"drain-{n}"] = _load()
+            report.drains.append(backlog_drain(servers=servers, setup=setup, messages=messages,
+                                               expected_uplinks=report.expected_uplinks(),
+                                               workers=n))
+        for rate in args.rate:
+            _say(f"phase 4: latency at {rate:,.0f}/s")
+            report.loads[f"latency-{rate:g}"] = _load()
+            count = max(2, round(rate * args.seconds))
+            report.latencies.append((rate, latency_run(
+                servers=servers, setup=setup, messages=workload.messages[:count], rate=rate)))
         _check(report)
         print(report.text(), flush=True)
         return 1 if report.problems else 0
@@ -792,13 +879,18 @@ def _check(report: Report) -> None:
     if report.writer is not None and report.writer.result.stored != expected:
         report.problems.append(f"the writer stored {report.writer.result.stored:,} uplinks,"
                                f" expected {expected:,}")
-    d = report.drain
-    if d is not None and not d.complete:
-        report.problems.append(f"the drain stored {d.stored:,} uplinks, expected {expected:,}")
-    lat = report.latency
-    if lat is not None and len(lat.by_ingested_at) != lat.expected:
-        report.problems.append(f"the latency run stored {len(lat.by_ingested_at):,} of"
-                               f" {lat.expected:,} published uplinks")
+    for d in report.drains:
+        if not d.complete:
+            report.problems.append(f"the drain with {d.workers} workers stored {d.stored:,}"
+                                   f" uplinks, expected {expected:,}")
+    for rate, lat in report.latencies:
+        if len(lat.by_ingested_at) != lat.expected:
+            report.problems.append(f"the latency run at {rate:,.0f}/s stored"
+                                   f" {len(lat.by_ingested_at):,} of {lat.expected:,}"
+                                   " published uplinks")
+    c = report.counting
+    if c is not None and c.received != len(report.workload.messages[:report.args.count]):
+        report.problems.append(f"the counting subscriber received {c.received:,} messages")
 
 
 def main(*, argv: Sequence[str] | None = None) -> int:

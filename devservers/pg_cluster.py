@@ -201,10 +201,16 @@ class PostgresCluster(WorkdirServer):
     _noun = "cluster"
 
     def __init__(
-        self, *, binaries: PostgresBinaries, log: Log, persistent_dir: Path | None = None
+        self,
+        *,
+        binaries: PostgresBinaries,
+        log: Log,
+        persistent_dir: Path | None = None,
+        durable: bool = False,
     ) -> None:
         super().__init__()
         self.binaries = binaries
+        self.durable = durable  # PostgreSQL's own fsync/commit defaults instead of the fast ones
         self._log = log
         self._password = secrets.token_urlsafe(24)
         self.port = 0
@@ -349,11 +355,11 @@ class PostgresCluster(WorkdirServer):
         settings = {
             "listen_addresses": "127.0.0.1",
             "unix_socket_directories": socket_dir,
-            "fsync": "off",
-            "synchronous_commit": "off",
-            "full_page_writes": "off",
             "max_connections": "200",
         }
+        if not self.durable:
+            settings.update(
+                {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"})
         if preload:
             settings["shared_preload_libraries"] = "timescaledb"
             settings["timescaledb.telemetry_level"] = "off"

@@ -77,6 +77,7 @@ def start_postgres(
     log: Log | None = None,
     rungs_var: str | None = RUNGS_VAR,
     persistent_dir: Path | None = None,
+    durable: bool = False,
 ) -> PostgresServer:
     """Find or start a PostgreSQL server by the ladder in this module's docstring.
 
@@ -84,14 +85,20 @@ def start_postgres(
     keeps its data after ``close()``; the next call with the same directory starts it again
     (``PostgresServer.reused`` says so).
 
+    Servers started here run with fsync, synchronous commit and full-page writes off (test data
+    is thrown away), unless ``durable``: then with PostgreSQL's defaults, as users run it (the
+    benchmarks). A server from ``env_var`` is used as it is.
+
     ``log`` receives one line per rung passed over (with the reason) and one for the server used.
     ``rungs_var`` names the variable that may narrow ``rungs`` (``None``: ignore it).
     Raises :class:`ServerUnavailableError` listing every rung's reason when none worked.
     """
-    starters = {rung: partial(start, env_var) for rung, start in _RUNG_STARTERS.items()}
+    starters = {rung: partial(start, env_var, durable) for rung, start in _RUNG_STARTERS.items()}
     if persistent_dir is not None:
-        starters["local"] = partial(_from_local, env_var, persistent_dir=persistent_dir)
-        starters["embedded"] = partial(_from_embedded, env_var, persistent_dir=persistent_dir)
+        starters["local"] = partial(_from_local, env_var, durable, persistent_dir=persistent_dir)
+        starters["embedded"] = partial(
+            _from_embedded, env_var, durable, persistent_dir=persistent_dir
+        )
     return climb(
         server="PostgreSQL",
         tag="postgres",
@@ -103,7 +110,7 @@ def start_postgres(
     )
 
 
-def _from_env(env_var: str, log: Log) -> PostgresServer:
+def _from_env(env_var: str, durable: bool, log: Log) -> PostgresServer:
     url = os.environ.get(env_var, "").strip()
     if not url:
         raise RungUnavailable(f"{env_var} is not set")
@@ -117,7 +124,7 @@ def _from_env(env_var: str, log: Log) -> PostgresServer:
     )
 
 
-def _from_docker(env_var: str, log: Log) -> PostgresServer:
+def _from_docker(env_var: str, durable: bool, log: Log) -> PostgresServer:
     require_docker()
     from testcontainers.community.postgres import PostgresContainer
 
@@ -133,7 +140,9 @@ def _from_docker(env_var: str, log: Log) -> PostgresServer:
         .with_bind_ports(5432, port)
         .with_env("TIMESCALEDB_TELEMETRY", "off")
         .with_command(
-            "postgres -c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+            "postgres -c max_connections=200"
+            if durable
+            else "postgres -c fsync=off -c synchronous_commit=off -c full_page_writes=off "
             "-c max_connections=200"
         )
     )
@@ -155,28 +164,43 @@ def _from_docker(env_var: str, log: Log) -> PostgresServer:
     )
 
 
-def _from_local(env_var: str, log: Log, *, persistent_dir: Path | None = None) -> PostgresServer:
+def _from_local(
+    env_var: str, durable: bool, log: Log, *, persistent_dir: Path | None = None
+) -> PostgresServer:
     found = local_binaries()
     if not found:
         raise RungUnavailable(
             "no PostgreSQL server binaries (initdb, postgres) found via pg_config, PATH or "
             "/usr/lib/postgresql/*/bin"
         )
-    return _from_cluster(found[0], origin="local", log=log, persistent_dir=persistent_dir)
+    return _from_cluster(
+        found[0], origin="local", durable=durable, log=log, persistent_dir=persistent_dir
+    )
 
 
 def _from_embedded(
-    env_var: str, log: Log, *, persistent_dir: Path | None = None
+    env_var: str, durable: bool, log: Log, *, persistent_dir: Path | None = None
 ) -> PostgresServer:
     return _from_cluster(
-        embedded_binaries(), origin="embedded", log=log, persistent_dir=persistent_dir
+        embedded_binaries(),
+        origin="embedded",
+        durable=durable,
+        log=log,
+        persistent_dir=persistent_dir,
     )
 
 
 def _from_cluster(
-    binaries: PostgresBinaries, *, origin: str, log: Log, persistent_dir: Path | None = None
+    binaries: PostgresBinaries,
+    *,
+    origin: str,
+    durable: bool,
+    log: Log,
+    persistent_dir: Path | None = None,
 ) -> PostgresServer:
-    cluster = PostgresCluster(binaries=binaries, log=log, persistent_dir=persistent_dir)
+    cluster = PostgresCluster(
+        binaries=binaries, log=log, persistent_dir=persistent_dir, durable=durable
+    )
     cluster.create()
     return PostgresServer(
         url=cluster.url,
@@ -190,7 +214,7 @@ def _from_cluster(
     )
 
 
-_RUNG_STARTERS: dict[str, Callable[[str, Log], PostgresServer]] = {
+_RUNG_STARTERS: dict[str, Callable[[str, bool, Log], PostgresServer]] = {
     "env": _from_env,
     "docker": _from_docker,
     "local": _from_local,

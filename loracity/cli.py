@@ -238,9 +238,23 @@ def ingest(
     migrate: Annotated[bool, typer.Option(help="Apply migrations before starting.")] = True,
     wait: Annotated[float, typer.Option(
         help="Seconds to wait for the database at startup.")] = 60,
+    workers: Annotated[int | None, typer.Option(
+        min=1, max=64,
+        help="Ingest processes on one MQTT shared subscription (default: "
+             "LORACITY_INGEST_WORKERS, else the number of cores; 1: a single process). Worker "
+             "i uses the client id <client_id>-w<i> and serves metrics on metrics port + i."),
+    ] = None,
 ) -> None:
     """Subscribe to the network server's MQTT topics and store every uplink exactly once."""
+    import os
+
     from ingest.service import IngestConfigError
+    from ingest.workers import (
+        CONFIG_ERROR_EXIT,
+        WORKER_INDEX_ENV,
+        default_worker_count,
+        stop_when_orphaned,
+    )
     from loracity.ingest_stack import HealthPortError, running_ingest
     from lorawan.codecs.registry import CodecConfigError
 
@@ -248,8 +262,15 @@ def ingest(
     configure_logging(fmt=settings.log_format, level=settings.log_level)
     if migrate:
         _migrate(settings, wait_s=wait)
+    count = workers or settings.ingest_workers or default_worker_count()
+    if count > 1:
+        _supervise_workers(settings, count=count)
+        return
+    in_supervisor = WORKER_INDEX_ENV in os.environ
     stop = threading.Event()
     _stop_on_signals(stop)
+    if in_supervisor:
+        stop_when_orphaned(stop=stop)
     try:
         with running_ingest(settings=settings) as ingest:
             if ingest.health is not None:
@@ -259,6 +280,9 @@ def ingest(
                      redact(settings.database_url))
             ingest.service.run(stop=stop)
     except (IngestConfigError, HealthPortError, CodecConfigError) as exc:
+        if in_supervisor and isinstance(exc, IngestConfigError):
+            typer.echo(f"loracity: {exc}", err=True)
+            raise typer.Exit(CONFIG_ERROR_EXIT) from None
         fail(str(exc))
 
 
@@ -268,6 +292,35 @@ def _default_demo_dir() -> Path:
         return Path(explicit).expanduser()
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "loracity" / "demo"
+
+
+def _supervise_workers(settings: Settings, *, count: int) -> None:
+    import os
+
+    from ingest.workers import DEFAULT_SHARED_GROUP, Supervisor, WorkerPlan
+
+    group = settings.mqtt_shared_group
+    if not group:
+        group = DEFAULT_SHARED_GROUP
+        log.info("LORACITY_MQTT_SHARED_GROUP is not set; the %d workers share the subscription "
+                 "as group %r", count, group)
+    plan = WorkerPlan(
+        count=count, client_id=settings.mqtt_client_id, shared_group=group,
+        metrics_port=settings.metrics_port, base_env=dict(os.environ),
+        # Migrations already ran here (or were skipped on purpose).
+        command=[sys.executable, "-m", "loracity", "ingest", "--no-migrate", "--workers", "1"])
+    log.info("starting %d ingest workers on $share/%s/... (client ids %s-w0..w%d, metrics %s)",
+             count, group, settings.mqtt_client_id, count - 1,
+             f"on ports {settings.metrics_port}..{settings.metrics_port + count - 1}"
+             if settings.metrics_port else "off")
+    supervisor = Supervisor(plan=plan)
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    status = supervisor.run(stop=stop)
+    if supervisor.fatal is not None:
+        fail(supervisor.fatal.removeprefix("loracity: "))
+    if status != 0:
+        raise typer.Exit(status)
 
 
 @app.command("demo")

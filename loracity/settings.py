@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     mqtt_client_id: str = Field(default_factory=_default_client_id)
     mqtt_shared_group: str | None = None
     mqtt_protocol: Literal["auto", "5", "3.1.1"] = "auto"
+    ingest_workers: int | None = Field(default=None, ge=1, le=64)  # None: the number of cores
     mqtt_receive_maximum: int = Field(default=10_000, ge=1, le=65_535)
     batch_size: int = Field(default=5_000, ge=1, le=100_000)
     batch_max_delay_ms: int = Field(default=20, ge=0, le=10_000)

@@ -23,6 +23,7 @@ import psycopg
 from paho.mqtt.enums import CallbackAPIVersion
 
 from lorawan.mqtt_url import MqttEndpoint
+from simulators.publisher import MqttPublisher
 
 BASE_TIME = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
@@ -107,29 +108,20 @@ class Scope:
                 for i in range(count)]
 
 
-def publish(*, mqtt_url: str, messages: Iterable[tuple[str, bytes]], qos: int = 1,
-            window: int = 500) -> int:
-    """Publish with QoS 1 and wait for every PUBACK; returns how many were published."""
-    ep = MqttEndpoint.parse(mqtt_url)
-    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2,
-                         client_id=f"pub-{uuid.uuid4().hex[:8]}", protocol=mqtt.MQTTv311)
-    client.max_inflight_messages_set(window)
-    client.max_queued_messages_set(0)
-    client.connect(ep.host, ep.port)
-    client.loop_start()
-    try:
-        infos = []
+def publish(*, mqtt_url: str, messages: Iterable[tuple[str, bytes]], window: int = 100) -> int:
+    """Publish with QoS 1 and wait for every PUBACK; returns how many were published.
+
+    At most ``window`` messages await their PUBACK at a time, so any count works: MQTT packet ids
+    are 16-bit, and paho reuses one only after its message was acknowledged (queueing more than
+    65,535 unacknowledged messages overwrote earlier ones and lost them).
+    """
+    with MqttPublisher(url=mqtt_url, window=window) as publisher:
         n = 0
         for topic, payload in messages:
-            infos.append(client.publish(topic, payload, qos=qos))
+            publisher.publish(topic=topic, payload=payload)
             n += 1
-        for info in infos:
-            info.wait_for_publish(timeout=60)
-            assert info.is_published(), "broker did not acknowledge a publish"
-        return n
-    finally:
-        client.disconnect()
-        client.loop_stop()
+        publisher.flush()
+    return n
 
 
 def wait_until(predicate: Callable[[], bool], *, timeout: float, what: str,
@@ -159,6 +151,8 @@ class IngestProcess:
                     "LORACITY_MQTT_URL": mqtt_url, "LORACITY_MQTT_TOPICS": topics,
                     "LORACITY_MQTT_CLIENT_ID": client_id, "LORACITY_METRICS_PORT": "0",
                     "LORACITY_LOG_FORMAT": "text", "LORACITY_BATCH_SIZE": "2000",
+                    # One process unless a test asks for workers: its tests read one log.
+                    "LORACITY_INGEST_WORKERS": "1",
                     **(extra_env or {})}
         self.log_path = tmp_path / f"ingest-{client_id}-{uuid.uuid4().hex[:6]}.log"
         self.proc: subprocess.Popen[bytes] | None = None
