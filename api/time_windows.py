@@ -53,11 +53,7 @@ def time_window(
     zone = parse_zone(tz)
     current = now or datetime.now(UTC)
     stop = parse_time(end, name="to", now=current, zone=zone) if end else current
-    first = (
-        parse_time(start, name="from", now=current, zone=zone)
-        if start
-        else stop - default_span
-    )
+    first = parse_time(start, name="from", now=current, zone=zone) if start else stop - default_span
     if first >= stop:
         raise BadRequest(
             f"from ({first.isoformat()}) must be before to ({stop.isoformat()}); "

@@ -81,8 +81,7 @@ def fresh_database(*, server: PostgresServer, purpose: str) -> str:
     compression, not ingest.
     """
     url = create_database(server_url=server.url, dbname=f"bench_{purpose}_{uuid.uuid4().hex[:6]}")
-    migrate(database_url=url, timescale=TimescaleOptions(compress_after_days=0),
-            readonly_role=None)
+    migrate(database_url=url, timescale=TimescaleOptions(compress_after_days=0), readonly_role=None)
     return url
 
 
@@ -106,11 +105,13 @@ def postgres_facts(*, database_url: str) -> PostgresFacts:
     with psycopg.connect(database_url, connect_timeout=10) as conn:
         version = conn.execute("SHOW server_version").fetchone()
         ext = conn.execute(
-            "SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'").fetchone()
+            "SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'"
+        ).fetchone()
         settings = conn.execute(
             "SELECT name, current_setting(name) FROM pg_settings WHERE name IN"
             " ('fsync', 'synchronous_commit', 'full_page_writes', 'shared_buffers')"
-            " ORDER BY name").fetchall()
+            " ORDER BY name"
+        ).fetchall()
     return PostgresFacts(
         version=str(version[0]) if version else "?",
         timescaledb=str(ext[0]) if ext else None,
@@ -137,28 +138,40 @@ class IngestProcess:
     Migrations are skipped: :func:`fresh_database` already applied them.
     """
 
-    def __init__(self, *, database_url: str, mqtt_url: str, client_id: str, protocol: str,
-                 batch_size: int, max_delay_ms: int, workdir: Path, workers: int = 1,
-                 extra_env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        database_url: str,
+        mqtt_url: str,
+        client_id: str,
+        protocol: str,
+        batch_size: int,
+        max_delay_ms: int,
+        workdir: Path,
+        workers: int = 1,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
         # Settings from the caller's environment (a developer's LORACITY_* exports) must not
         # change what is measured, so the service sees only these.
         env = {k: v for k, v in os.environ.items() if not k.startswith("LORACITY_")}
-        env.update({
-            "LORACITY_DATABASE_URL": database_url,
-            "LORACITY_MQTT_URL": mqtt_url,
-            "LORACITY_MQTT_CLIENT_ID": client_id,
-            "LORACITY_MQTT_PROTOCOL": protocol,
-            "LORACITY_BATCH_SIZE": str(batch_size),
-            "LORACITY_BATCH_MAX_DELAY_MS": str(max_delay_ms),
-            "LORACITY_METRICS_PORT": "0",
-            "LORACITY_LOG_FORMAT": "text",
-            "LORACITY_INGEST_WORKERS": str(workers),
-            # A group of its own per client id: the persistent sessions of an earlier run's
-            # workers stay members of a shared group (offline) and the broker would go on
-            # queueing their share of the messages to them.
-            **({"LORACITY_MQTT_SHARED_GROUP": f"g-{client_id}"} if workers > 1 else {}),
-            **(extra_env or {}),
-        })
+        env.update(
+            {
+                "LORACITY_DATABASE_URL": database_url,
+                "LORACITY_MQTT_URL": mqtt_url,
+                "LORACITY_MQTT_CLIENT_ID": client_id,
+                "LORACITY_MQTT_PROTOCOL": protocol,
+                "LORACITY_BATCH_SIZE": str(batch_size),
+                "LORACITY_BATCH_MAX_DELAY_MS": str(max_delay_ms),
+                "LORACITY_METRICS_PORT": "0",
+                "LORACITY_LOG_FORMAT": "text",
+                "LORACITY_INGEST_WORKERS": str(workers),
+                # A group of its own per client id: the persistent sessions of an earlier run's
+                # workers stay members of a shared group (offline) and the broker would go on
+                # queueing their share of the messages to them.
+                **({"LORACITY_MQTT_SHARED_GROUP": f"g-{client_id}"} if workers > 1 else {}),
+                **(extra_env or {}),
+            }
+        )
         self.workers = workers
         self._env = env
         self._workdir = workdir
@@ -170,8 +183,12 @@ class IngestProcess:
         with self.log_path.open("ab") as log:
             # cwd is the work directory so that no .env file of the caller's is read.
             self._proc = subprocess.Popen(
-                [sys.executable, "-m", "loracity", "ingest", "--no-migrate"], env=self._env,
-                cwd=self._workdir, stdout=log, stderr=subprocess.STDOUT)
+                [sys.executable, "-m", "loracity", "ingest", "--no-migrate"],
+                env=self._env,
+                cwd=self._workdir,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
 
     def log_text(self) -> str:
         """Everything the process logged so far."""
@@ -198,13 +215,16 @@ class IngestProcess:
         self._proc = None
         found = _STOPPED.findall(self.log_text())
         if proc.returncode != 0 or not found:
-            raise RuntimeError(f"loracity ingest exited with {proc.returncode}; its log:\n"
-                               f"{self.log_text()}")
+            raise RuntimeError(
+                f"loracity ingest exited with {proc.returncode}; its log:\n{self.log_text()}"
+            )
         # One line per worker (the last `workers` lines: earlier runs may share the log).
-        lines = [[int(n) for n in f] for f in found[-self.workers:]]
-        return IngestTotals(stored=sum(x[0] for x in lines),
-                            duplicates=sum(x[1] for x in lines),
-                            dead_letters=sum(x[2] for x in lines))
+        lines = [[int(n) for n in f] for f in found[-self.workers :]]
+        return IngestTotals(
+            stored=sum(x[0] for x in lines),
+            duplicates=sum(x[1] for x in lines),
+            dead_letters=sum(x[2] for x in lines),
+        )
 
     def pid(self) -> int | None:
         """The process id (the supervisor's with several workers), None when not running."""

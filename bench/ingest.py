@@ -107,22 +107,54 @@ TARGET_COPY_SHARE = 0.30
 TARGET_P99_MS = 100.0
 TARGET_P99_RATE = 1_000
 
-_UPLINK_COLUMNS = ("received_at, dev_eui, f_cnt, f_port, payload, decoded, decoded_by, source,"
-                   " confirmed, dev_addr, spreading_factor, bandwidth, frequency, airtime,"
-                   " gateway_count, best_rssi, best_snr, raw")
+_UPLINK_COLUMNS = (
+    "received_at, dev_eui, f_cnt, f_port, payload, decoded, decoded_by, source,"
+    " confirmed, dev_addr, spreading_factor, bandwidth, frequency, airtime,"
+    " gateway_count, best_rssi, best_snr, raw"
+)
 # `decoded` goes over the wire as ready-made jsonb binary (a version byte, then the JSON text),
 # declared bytea so psycopg sends the bytes as they are: the baseline encodes no JSON.
-_UPLINK_TYPES = ["timestamptz", "text", "int8", "int4", "bytea", "bytea", "text", "text", "bool",
-                 "text", "int2", "int4", "int8", "float4", "int2", "float4", "float4", "bytea"]
-_RECEPTION_COLUMNS = ("received_at, dev_eui, f_cnt, gateway_id, rssi, snr, spreading_factor,"
-                      " frequency, gateway_time")
-_RECEPTION_TYPES = ["timestamptz", "text", "int8", "text", "float4", "float4", "int2", "int8",
-                    "timestamptz"]
+_UPLINK_TYPES = [
+    "timestamptz",
+    "text",
+    "int8",
+    "int4",
+    "bytea",
+    "bytea",
+    "text",
+    "text",
+    "bool",
+    "text",
+    "int2",
+    "int4",
+    "int8",
+    "float4",
+    "int2",
+    "float4",
+    "float4",
+    "bytea",
+]
+_RECEPTION_COLUMNS = (
+    "received_at, dev_eui, f_cnt, gateway_id, rssi, snr, spreading_factor, frequency, gateway_time"
+)
+_RECEPTION_TYPES = [
+    "timestamptz",
+    "text",
+    "int8",
+    "text",
+    "float4",
+    "float4",
+    "int2",
+    "int8",
+    "timestamptz",
+]
 _MEASUREMENT_COLUMNS = "time, dev_eui, quantity, channel, value"
 _MEASUREMENT_TYPES = ["timestamptz", "text", "text", "int2", "float8"]
-_COPY_TABLES = (("uplinks", _UPLINK_COLUMNS, _UPLINK_TYPES),
-                ("receptions", _RECEPTION_COLUMNS, _RECEPTION_TYPES),
-                ("measurements", _MEASUREMENT_COLUMNS, _MEASUREMENT_TYPES))
+_COPY_TABLES = (
+    ("uplinks", _UPLINK_COLUMNS, _UPLINK_TYPES),
+    ("receptions", _RECEPTION_COLUMNS, _RECEPTION_TYPES),
+    ("measurements", _MEASUREMENT_COLUMNS, _MEASUREMENT_TYPES),
+)
 
 
 def _say(text: str) -> None:
@@ -133,10 +165,11 @@ def _say(text: str) -> None:
 def _chunked(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     """``items`` in consecutive slices of ``size``."""
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 # --- the messages ---------------------------------------------------------------------------
+
 
 @dataclass(frozen=True, kw_only=True)
 class Workload:
@@ -157,21 +190,29 @@ def make_workload(*, source: str, count: int, devices: int) -> Workload:
     started = time.perf_counter()
     if source == "city":
         scenario = load_scenario(source="city")
-        generated = list(itertools.islice(
-            generate_messages(scenario=scenario, start=CITY_START, end=None), count))
+        generated = list(
+            itertools.islice(
+                generate_messages(scenario=scenario, start=CITY_START, end=None), count
+            )
+        )
         messages = [(m.topic, m.payload) for m in generated]
         formats = Counter(m.format.value for m in generated)
         mix = ", ".join(f"{n:,} {fmt}" for fmt, n in formats.most_common())
-        described = (f"scenario city, {len({m.dev_eui for m in generated}):,} devices"
-                     f" of {len({m.device_type for m in generated})} types ({mix})")
+        described = (
+            f"scenario city, {len({m.dev_eui for m in generated}):,} devices"
+            f" of {len({m.device_type for m in generated})} types ({mix})"
+        )
     else:
         messages = simple_stream(count=count, devices=devices)
-        described = (f"{min(devices, count):,} devices, TTN v3 with a network-decoded payload"
-                     " (bench/_traffic.py)")
+        described = (
+            f"{min(devices, count):,} devices, TTN v3 with a network-decoded payload"
+            " (bench/_traffic.py)"
+        )
     return Workload(messages=messages, source=described, seconds=time.perf_counter() - started)
 
 
 # --- phase 2a: process_messages alone, which also yields the baseline's rows -----------------
+
 
 @dataclass(kw_only=True)
 class Prepared:
@@ -188,8 +229,11 @@ class Prepared:
     @property
     def rows(self) -> tuple[int, int, int]:
         """Uplink, reception and measurement rows in the baseline."""
-        return (sum(len(c[0]) for c in self.chunks), sum(len(c[1]) for c in self.chunks),
-                sum(len(c[2]) for c in self.chunks))
+        return (
+            sum(len(c[0]) for c in self.chunks),
+            sum(len(c[1]) for c in self.chunks),
+            sum(len(c[2]) for c in self.chunks),
+        )
 
 
 def _jsonb(value: Any) -> bytes | None:
@@ -209,21 +253,51 @@ def _add_copy_rows(prepared: Prepared, batch: Batch) -> None:
         prepared.keys.add(key)
         rssi = [r.rssi for r in u.receptions if r.rssi is not None]
         snr = [r.snr for r in u.receptions if r.snr is not None]
-        uplinks.append((
-            u.received_at, u.dev_eui, u.f_cnt, u.f_port, u.payload, _jsonb(su.decoded),
-            su.decoded_by, u.source.value, u.confirmed, u.dev_addr, u.spreading_factor,
-            u.bandwidth, u.frequency, u.airtime, len(u.receptions),
-            max(rssi) if rssi else None, max(snr) if snr else None, u.raw))
+        uplinks.append(
+            (
+                u.received_at,
+                u.dev_eui,
+                u.f_cnt,
+                u.f_port,
+                u.payload,
+                _jsonb(su.decoded),
+                su.decoded_by,
+                u.source.value,
+                u.confirmed,
+                u.dev_addr,
+                u.spreading_factor,
+                u.bandwidth,
+                u.frequency,
+                u.airtime,
+                len(u.receptions),
+                max(rssi) if rssi else None,
+                max(snr) if snr else None,
+                u.raw,
+            )
+        )
         receptions.extend(
-            (u.received_at, u.dev_eui, u.f_cnt, r.gateway_id, r.rssi, r.snr, u.spreading_factor,
-             u.frequency, r.time) for r in u.receptions)
+            (
+                u.received_at,
+                u.dev_eui,
+                u.f_cnt,
+                r.gateway_id,
+                r.rssi,
+                r.snr,
+                u.spreading_factor,
+                u.frequency,
+                r.time,
+            )
+            for r in u.receptions
+        )
         measurements.extend(
-            (u.received_at, u.dev_eui, m.quantity, m.channel, m.value) for m in su.measurements)
+            (u.received_at, u.dev_eui, m.quantity, m.channel, m.value) for m in su.measurements
+        )
     prepared.chunks.append((uplinks, receptions, measurements))
 
 
-def process_only(*, messages: Sequence[Message], batch_size: int,
-                 registry: CodecRegistry) -> Prepared:
+def process_only(
+    *, messages: Sequence[Message], batch_size: int, registry: CodecRegistry
+) -> Prepared:
     """Time ``process_messages`` over the messages in batches; keep the rows for the baseline.
 
     The decoder knows no registered devices, as ingest's does on a fresh database.
@@ -232,8 +306,11 @@ def process_only(*, messages: Sequence[Message], batch_size: int,
     prepared = Prepared()
     for chunk in _chunked(messages, batch_size):
         started = time.perf_counter()
-        batch = process_messages(messages=(RawMessage(t, p) for t, p in chunk),
-                                 max_message_bytes=MAX_MESSAGE_BYTES, decoder=decoder)
+        batch = process_messages(
+            messages=(RawMessage(t, p) for t, p in chunk),
+            max_message_bytes=MAX_MESSAGE_BYTES,
+            decoder=decoder,
+        )
         prepared.seconds += time.perf_counter() - started
         prepared.uplinks += len(batch.uplinks)
         prepared.dead_letters += len(batch.dead_letters)
@@ -245,6 +322,7 @@ def process_only(*, messages: Sequence[Message], batch_size: int,
 
 # --- phase 1: the baseline ------------------------------------------------------------------
 
+
 def _insertable(row: Row) -> Row:
     """An uplink COPY row as INSERT parameters (``decoded`` as jsonb, not its binary form)."""
     decoded = row[5]
@@ -254,9 +332,11 @@ def _insertable(row: Row) -> Row:
 def _copy_statements(prepared: Prepared) -> Iterator[list[tuple[str, list[str], list[Row]]]]:
     """Per batch: (COPY statement, column types, rows) for each table that has rows."""
     for chunk in prepared.chunks:
-        yield [(f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)", types, rows)
-               for (table, columns, types), rows in zip(_COPY_TABLES, chunk, strict=True)
-               if rows]
+        yield [
+            (f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)", types, rows)
+            for (table, columns, types), rows in zip(_COPY_TABLES, chunk, strict=True)
+            if rows
+        ]
 
 
 def copy_baseline(*, database_url: str, prepared: Prepared) -> float:
@@ -309,6 +389,7 @@ def copy_encoded(*, database_url: str, encoded: Sequence[EncodedBatch]) -> float
 
 # --- phase 2b: process + write --------------------------------------------------------------
 
+
 @dataclass(frozen=True, kw_only=True)
 class WriterFigure:
     """process_messages + BatchWriter.write over every message."""
@@ -318,8 +399,9 @@ class WriterFigure:
     result: WriteResult
 
 
-def writer_only(*, database_url: str, messages: Sequence[Message], batch_size: int,
-                registry: CodecRegistry) -> WriterFigure:
+def writer_only(
+    *, database_url: str, messages: Sequence[Message], batch_size: int, registry: CodecRegistry
+) -> WriterFigure:
     """Process and write the messages in batches as the service does, without MQTT."""
     decoder = PayloadDecoder(resolver=registry)
     writer = BatchWriter()
@@ -330,8 +412,11 @@ def writer_only(*, database_url: str, messages: Sequence[Message], batch_size: i
         for chunk in _chunked(messages, batch_size):
             started = time.perf_counter()
             decoder.refresh_devices(load=partial(device_codec_settings, conn=conn))
-            batch = process_messages(messages=(RawMessage(t, p) for t, p in chunk),
-                                     max_message_bytes=MAX_MESSAGE_BYTES, decoder=decoder)
+            batch = process_messages(
+                messages=(RawMessage(t, p) for t, p in chunk),
+                max_message_bytes=MAX_MESSAGE_BYTES,
+                decoder=decoder,
+            )
             processed = time.perf_counter()
             total.add(writer.write(conn=conn, batch=batch))
             done = time.perf_counter()
@@ -341,6 +426,7 @@ def writer_only(*, database_url: str, messages: Sequence[Message], batch_size: i
 
 
 # --- phases 3 and 4: through MQTT and a `loracity ingest` process ---------------------------
+
 
 def _count(conn: psycopg.Connection[Any], table: str) -> int:
     row = conn.execute(f"SELECT count(*) FROM {table}").fetchone()
@@ -376,14 +462,26 @@ class IngestSetup:
 
     def process(self, *, database_url: str, client_id: str, workers: int = 1) -> IngestProcess:
         """An ingest process (not started yet) for ``database_url``."""
-        return IngestProcess(database_url=database_url, mqtt_url=self.mqtt_url,
-                             client_id=client_id, protocol=self.protocol,
-                             batch_size=self.batch_size, max_delay_ms=self.max_delay_ms,
-                             workdir=self.workdir, workers=workers)
+        return IngestProcess(
+            database_url=database_url,
+            mqtt_url=self.mqtt_url,
+            client_id=client_id,
+            protocol=self.protocol,
+            batch_size=self.batch_size,
+            max_delay_ms=self.max_delay_ms,
+            workdir=self.workdir,
+            workers=workers,
+        )
 
 
-def backlog_drain(*, servers: Servers, setup: IngestSetup, messages: Sequence[Message],
-                  expected_uplinks: int, workers: int = 1) -> DrainFigure:
+def backlog_drain(
+    *,
+    servers: Servers,
+    setup: IngestSetup,
+    messages: Sequence[Message],
+    expected_uplinks: int,
+    workers: int = 1,
+) -> DrainFigure:
     """Publish every message to a stopped ingest's session, then time the drain."""
     database_url = fresh_database(server=servers.postgres, purpose="drain")
     client_id = f"bench-drain-{uuid.uuid4().hex[:8]}"
@@ -425,10 +523,18 @@ def backlog_drain(*, servers: Servers, setup: IngestSetup, messages: Sequence[Me
         second.close()
     seen_at, first_rows = first_seen if first_seen is not None else (finished, 0)
     return DrainFigure(
-        publish_seconds=publish_seconds, since_start=finished - t0, first_rows=first_rows,
-        steady_seconds=finished - seen_at, stored=stored, measurements=measurements,
-        dead_letters=dead_letters, totals=totals, complete=stored == expected_uplinks,
-        workers=workers, peak_rss=peak_rss)
+        publish_seconds=publish_seconds,
+        since_start=finished - t0,
+        first_rows=first_rows,
+        steady_seconds=finished - seen_at,
+        stored=stored,
+        measurements=measurements,
+        dead_letters=dead_letters,
+        totals=totals,
+        complete=stored == expected_uplinks,
+        workers=workers,
+        peak_rss=peak_rss,
+    )
 
 
 class _Poller(threading.Thread):
@@ -498,15 +604,17 @@ def _frame_key(message: Message) -> FrameKey | None:
     return (parsed.dev_eui, parsed.received_at, parsed.f_cnt)
 
 
-def latency_run(*, servers: Servers, setup: IngestSetup, messages: Sequence[Message],
-                rate: float) -> LatencyFigure:
+def latency_run(
+    *, servers: Servers, setup: IngestSetup, messages: Sequence[Message], rate: float
+) -> LatencyFigure:
     """Publish ``messages`` at ``rate`` to a running ingest; measure when each was stored."""
     keys = [_frame_key(m) for m in messages]
     expected = len({k for k in keys if k is not None})
     database_url = fresh_database(server=servers.postgres, purpose="latency")
     checkpoint(server=servers.postgres)
-    proc = setup.process(database_url=database_url,
-                         client_id=f"bench-latency-{uuid.uuid4().hex[:8]}")
+    proc = setup.process(
+        database_url=database_url, client_id=f"bench-latency-{uuid.uuid4().hex[:8]}"
+    )
     poller = _Poller(database_url=database_url, interval=POLL_S)
     try:
         proc.start()
@@ -516,7 +624,8 @@ def latency_run(*, servers: Servers, setup: IngestSetup, messages: Sequence[Mess
         times = publish_paced(mqtt_url=servers.broker.url, messages=messages, rate=rate)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and (
-                not poller.samples or poller.samples[-1][1] < expected):
+            not poller.samples or poller.samples[-1][1] < expected
+        ):
             time.sleep(0.05)
         poller.stop()
         totals = proc.stop()
@@ -527,10 +636,14 @@ def latency_run(*, servers: Servers, setup: IngestSetup, messages: Sequence[Mess
         raise poller.error
     with psycopg.connect(database_url) as conn:
         rows = conn.execute(
-            "SELECT dev_eui, received_at, f_cnt, ingested_at FROM uplinks").fetchall()
+            "SELECT dev_eui, received_at, f_cnt, ingested_at FROM uplinks"
+        ).fetchall()
     stored_at = {(r[0], r[1], r[2]): r[3].timestamp() for r in rows}
-    by_ingested_at = [(stored_at[k] - t) * 1000 for k, t in zip(keys, times, strict=True)
-                      if k is not None and k in stored_at]
+    by_ingested_at = [
+        (stored_at[k] - t) * 1000
+        for k, t in zip(keys, times, strict=True)
+        if k is not None and k in stored_at
+    ]
     # Ingest stores frames in the order they were published (one subscriber, batches in
     # order), so when every message is a new frame, message i is queryable at the first poll
     # that counted more than i uplinks.
@@ -542,12 +655,18 @@ def latency_run(*, servers: Servers, setup: IngestSetup, messages: Sequence[Mess
             by_poller.append((poller.samples[at][0] - t) * 1000)
     span = times[-1] - times[0] if len(times) > 1 else 0.0
     return LatencyFigure(
-        published=len(messages), expected=expected,
-        achieved_rate=(len(times) - 1) / span if span else 0.0, stored=len(rows),
-        by_ingested_at=by_ingested_at, by_poller=by_poller, totals=totals)
+        published=len(messages),
+        expected=expected,
+        achieved_rate=(len(times) - 1) / span if span else 0.0,
+        stored=len(rows),
+        by_ingested_at=by_ingested_at,
+        by_poller=by_poller,
+        totals=totals,
+    )
 
 
 # --- the report -----------------------------------------------------------------------------
+
 
 def _rate(n: float, seconds: float) -> str:
     """``n`` per second, for people."""
@@ -559,8 +678,10 @@ def _percentiles(values: Sequence[float]) -> str:
     if len(values) < 2:
         return "too few samples"
     cuts = statistics.quantiles(values, n=100, method="inclusive")
-    return (f"p50 {cuts[49]:6,.1f} ms   p95 {cuts[94]:6,.1f} ms   p99 {cuts[98]:6,.1f} ms"
-            f"   max {max(values):6,.1f} ms")
+    return (
+        f"p50 {cuts[49]:6,.1f} ms   p95 {cuts[94]:6,.1f} ms   p99 {cuts[98]:6,.1f} ms"
+        f"   max {max(values):6,.1f} ms"
+    )
 
 
 @dataclass(kw_only=True)
@@ -589,19 +710,27 @@ class Report:
 
     def text(self) -> str:
         """The report, as printed."""
-        return "\n".join([*self._setup(), *self._copy(), *self._writer(),
-                          *itertools.chain.from_iterable(self._drain(d) for d in self.drains),
-                          *itertools.chain.from_iterable(self._latency(r, lat)
-                                                         for r, lat in self.latencies),
-                          *self._side_by_side(),
-                          *(f"PROBLEM: {p}" for p in self.problems)])
+        return "\n".join(
+            [
+                *self._setup(),
+                *self._copy(),
+                *self._writer(),
+                *itertools.chain.from_iterable(self._drain(d) for d in self.drains),
+                *itertools.chain.from_iterable(self._latency(r, lat) for r, lat in self.latencies),
+                *self._side_by_side(),
+                *(f"PROBLEM: {p}" for p in self.problems),
+            ]
+        )
 
     def _side_by_side(self) -> list[str]:
         """One table: the ceilings, the naive baseline and loracity, in uplinks per second."""
         ups = self.prepared.rows[0]
         rows: list[tuple[str, float, str]] = []
-        sub = (self.counting.received / self.counting.seconds
-               if self.counting and self.counting.seconds else 0.0)
+        sub = (
+            self.counting.received / self.counting.seconds
+            if self.counting and self.counting.seconds
+            else 0.0
+        )
         copy = self._copy_rate()
         if sub:
             rows.append(("ceiling: MQTT subscriber that only counts (1 process)", sub, "count"))
@@ -609,26 +738,41 @@ class Report:
             rows.append(("ceiling: binary COPY of the same rows (1 connection)", copy, "copy"))
         combined = 1 / (1 / sub + 1 / copy) if sub and copy else 0.0
         if combined:
-            rows.append(("ceiling combined: receive then COPY, one process (1/(1/a+1/b))",
-                         combined, "copy"))
+            rows.append(
+                ("ceiling combined: receive then COPY, one process (1/(1/a+1/b))", combined, "copy")
+            )
         if self.naive:
             n, secs = self.naive
-            rows.append((f"naive: one INSERT + commit per uplink ({n:,} uplinks, no MQTT)",
-                         n / secs if secs else 0.0, "naive"))
+            rows.append(
+                (
+                    f"naive: one INSERT + commit per uplink ({n:,} uplinks, no MQTT)",
+                    n / secs if secs else 0.0,
+                    "naive",
+                )
+            )
         for d in self.drains:
             steady = (d.stored - d.first_rows) / d.steady_seconds if d.steady_seconds else 0.0
-            rows.append((f"loracity ingest --workers {d.workers}: backlog drain"
-                         f" (peak RSS {d.peak_rss / 2**20:,.0f} MiB)", steady,
-                         f"drain-{d.workers}"))
+            rows.append(
+                (
+                    f"loracity ingest --workers {d.workers}: backlog drain"
+                    f" (peak RSS {d.peak_rss / 2**20:,.0f} MiB)",
+                    steady,
+                    f"drain-{d.workers}",
+                )
+            )
         if not rows:
             return []
-        out = [f"side by side ({ups:,} uplinks; load average = 1-min value when the phase"
-               " started)", f"   {'uplinks/s':>10}  {'of combined':>11}  {'load':>5}  what"]
+        out = [
+            f"side by side ({ups:,} uplinks; load average = 1-min value when the phase started)",
+            f"   {'uplinks/s':>10}  {'of combined':>11}  {'load':>5}  what",
+        ]
         for what, rate, phase in rows:
             share = f"{rate / combined:.0%}" if combined else "—"
             load = self.loads.get(phase)
-            out.append(f"   {rate:>10,.0f}  {share:>11}  "
-                       f"{f'{load:.1f}' if load is not None else '—':>5}  {what}")
+            out.append(
+                f"   {rate:>10,.0f}  {share:>11}  "
+                f"{f'{load:.1f}' if load is not None else '—':>5}  {what}"
+            )
         return [*out, ""]
 
     def _copy_rate(self) -> float:
@@ -639,8 +783,10 @@ class Report:
     def _targets(self, per_s: float, *, sustained: str = "") -> list[str]:
         copy_rate = self._copy_rate()
         share = f"= {per_s / copy_rate:.0%} of COPY;  " if copy_rate else ""
-        return [f"{'':22}{share}target: ≥ {TARGET_RATE:,}/s{sustained}, ≥ {TARGET_MINIMUM:,}/s"
-                f" at the very least, ≥ {TARGET_COPY_SHARE:.0%} of COPY"]
+        return [
+            f"{'':22}{share}target: ≥ {TARGET_RATE:,}/s{sustained}, ≥ {TARGET_MINIMUM:,}/s"
+            f" at the very least, ≥ {TARGET_COPY_SHARE:.0%} of COPY"
+        ]
 
     def _setup(self) -> list[str]:
         a, f, w = self.args, self.facts, self.workload
@@ -656,8 +802,7 @@ class Report:
             f" {f'{f.timescaledb} (hypertables)' if f.timescaledb else 'no'}",
             f"          {pg.origin} rung: {pg.description}",
             f"          {f.durability};",
-            "          compression policy off; a fresh database and a CHECKPOINT before each"
-            " phase",
+            "          compression policy off; a fresh database and a CHECKPOINT before each phase",
             f"broker    {broker.description}, {broker.origin} rung;"
             f" ingest speaks MQTT {'5' if broker.mqtt5 else '3.1.1'}",
             f"messages  {len(w.messages):,}: {w.source},",
@@ -678,18 +823,25 @@ class Report:
             f" {self.args.batch_size:,} uplinks one COPY per table and one commit)",
             f"   {_rate(ups, s):>9} uplinks/s  = {_rate(ups + recs + meas, s)} rows/s: {ups:,}"
             f" uplinks, {recs:,} receptions and {meas:,} measurements in {s:.2f} s",
-            *([] if not (e := self.copy_server_seconds) else [
-                f"   {_rate(ups, e):>9} uplinks/s  = {_rate(ups + recs + meas, e)} rows/s with the"
-                f" COPY data binary-encoded beforehand ({e:.2f} s):",
-                f"{'':22}PostgreSQL's side alone: no row encoding in Python while timed"]),
+            *(
+                []
+                if not (e := self.copy_server_seconds)
+                else [
+                    f"   {_rate(ups, e):>9} uplinks/s  = {_rate(ups + recs + meas, e)} rows/s"
+                    f" with the COPY data binary-encoded beforehand ({e:.2f} s):",
+                    f"{'':22}PostgreSQL's side alone: no row encoding in Python while timed",
+                ]
+            ),
             "",
         ]
 
     def _writer(self) -> list[str]:
         p, w = self.prepared, self.writer
-        out = [f"2  writer only (no MQTT), batches of {self.args.batch_size:,}",
-               f"   {_rate(p.uplinks, p.seconds):>9} uplinks/s  process_messages alone: parse,"
-               f" decode, map ({p.seconds:.2f} s)"]
+        out = [
+            f"2  writer only (no MQTT), batches of {self.args.batch_size:,}",
+            f"   {_rate(p.uplinks, p.seconds):>9} uplinks/s  process_messages alone: parse,"
+            f" decode, map ({p.seconds:.2f} s)",
+        ]
         if w is not None:
             per_s = p.uplinks / w.seconds
             derived = w.result.measurements - p.measurements
@@ -698,17 +850,23 @@ class Report:
                 f" ({w.seconds:.2f} s, of which write {w.write_seconds:.2f} s)",
                 *self._targets(per_s),
                 f"{'':22}stored {w.result.stored:,} uplinks, {w.result.measurements:,}"
-                " measurements" + (f" ({derived:,} derived by the writer)" if derived > 0
-                                   else "") + f", {w.result.dead_letters:,} dead letters",
+                " measurements"
+                + (f" ({derived:,} derived by the writer)" if derived > 0 else "")
+                + f", {w.result.dead_letters:,} dead letters",
             ]
         return [*out, ""]
 
     def _drain(self, d: DrainFigure) -> list[str]:
-        n = len(self.workload.messages[:self.args.count])
+        n = len(self.workload.messages[: self.args.count])
         steady = (d.stored - d.first_rows) / d.steady_seconds if d.steady_seconds else 0.0
         w = self.writer
-        same = ("as in phase 2" if w is not None and w.result.measurements == d.measurements
-                else f"phase 2: {w.result.measurements:,}" if w is not None else "")
+        same = (
+            "as in phase 2"
+            if w is not None and w.result.measurements == d.measurements
+            else f"phase 2: {w.result.measurements:,}"
+            if w is not None
+            else ""
+        )
         return [
             f"3  end to end over MQTT: `loracity ingest --workers {d.workers}` drains a backlog"
             f" of {n:,} QoS 1 messages (peak RSS {d.peak_rss / 2**20:,.0f} MiB)",
@@ -746,46 +904,86 @@ class Report:
 
 # --- main -----------------------------------------------------------------------------------
 
+
 def parse_args(*, argv: Sequence[str] | None) -> argparse.Namespace:
     """The command line."""
     parser = argparse.ArgumentParser(
-        description="Ingest throughput and latency next to a raw binary COPY of the same rows.")
-    parser.add_argument("--count", type=int, default=50_000,
-                        help="messages to generate and ingest (default 50,000)")
-    parser.add_argument("--source", choices=("city", "simple"), default="city",
-                        help="city: the city scenario's traffic (default); simple: small TTN"
-                             " v3 uplinks from tests/ingest/helpers.py")
-    parser.add_argument("--devices", type=int, default=1_000,
-                        help="devices for --source simple (default 1,000; city has its own)")
-    parser.add_argument("--rate", type=_floats, default=[1_000.0, 10_000.0],
-                        help="messages per second in the latency phase, comma-separated for"
-                             " several runs (default 1000,10000)")
-    parser.add_argument("--workers", type=_ints, default=None,
-                        help="drain with these worker counts, comma-separated (default 1 and"
-                             " the number of cores)")
-    parser.add_argument("--naive-count", type=int, default=2_000,
-                        help="uplinks for the naive baseline, one INSERT + commit each"
-                             " (default 2,000; 0 skips it)")
-    parser.add_argument("--quick", action="store_true",
-                        help="a short run: 5,000 messages, rate 1000, 3 s, naive 500")
-    parser.add_argument("--seconds", type=float, default=10.0,
-                        help="length of the latency phase (default 10)")
+        description="Ingest throughput and latency next to a raw binary COPY of the same rows."
+    )
+    parser.add_argument(
+        "--count", type=int, default=50_000, help="messages to generate and ingest (default 50,000)"
+    )
+    parser.add_argument(
+        "--source",
+        choices=("city", "simple"),
+        default="city",
+        help="city: the city scenario's traffic (default); simple: small TTN"
+        " v3 uplinks from tests/ingest/helpers.py",
+    )
+    parser.add_argument(
+        "--devices",
+        type=int,
+        default=1_000,
+        help="devices for --source simple (default 1,000; city has its own)",
+    )
+    parser.add_argument(
+        "--rate",
+        type=_floats,
+        default=[1_000.0, 10_000.0],
+        help="messages per second in the latency phase, comma-separated for"
+        " several runs (default 1000,10000)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=_ints,
+        default=None,
+        help="drain with these worker counts, comma-separated (default 1 and the number of cores)",
+    )
+    parser.add_argument(
+        "--naive-count",
+        type=int,
+        default=2_000,
+        help="uplinks for the naive baseline, one INSERT + commit each (default 2,000; 0 skips it)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a short run: 5,000 messages, rate 1000, 3 s, naive 500",
+    )
+    parser.add_argument(
+        "--seconds", type=float, default=10.0, help="length of the latency phase (default 10)"
+    )
     defaults = default_settings()
-    parser.add_argument("--batch-size", type=int, default=defaults.batch_size,
-                        help="uplinks per batch and per COPY transaction (default "
-                             f"{defaults.batch_size:,}, LORACITY_BATCH_SIZE's)")
-    parser.add_argument("--max-delay-ms", type=int, default=defaults.batch_max_delay_ms,
-                        help="ingest's LORACITY_BATCH_MAX_DELAY_MS (default "
-                             f"{defaults.batch_max_delay_ms})")
-    parser.add_argument("--rungs", default="local,embedded",
-                        help="server ladder rungs to try, in order (default local,embedded)")
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=defaults.batch_size,
+        help="uplinks per batch and per COPY transaction (default "
+        f"{defaults.batch_size:,}, LORACITY_BATCH_SIZE's)",
+    )
+    parser.add_argument(
+        "--max-delay-ms",
+        type=int,
+        default=defaults.batch_max_delay_ms,
+        help=f"ingest's LORACITY_BATCH_MAX_DELAY_MS (default {defaults.batch_max_delay_ms})",
+    )
+    parser.add_argument(
+        "--rungs",
+        default="local,embedded",
+        help="server ladder rungs to try, in order (default local,embedded)",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.count, args.rate, args.seconds, args.naive_count = 5_000, [1_000.0], 3.0, 500
     if args.workers is None:
         args.workers = sorted({1, os.cpu_count() or 1})
-    if (args.count < 1 or args.devices < 1 or min(args.rate) <= 0 or args.seconds <= 0
-            or min(args.workers) < 1):
+    if (
+        args.count < 1
+        or args.devices < 1
+        or min(args.rate) <= 0
+        or args.seconds <= 0
+        or min(args.workers) < 1
+    ):
         parser.error("--count, --devices, --rate and --seconds must be positive")
     return args
 
@@ -807,23 +1005,31 @@ def run(*, args: argparse.Namespace) -> int:
     load_before = os.getloadavg()[0]
     latency_count = max(2, round(max(args.rate) * args.seconds))
     _say(f"generating {max(args.count, latency_count):,} messages ({args.source})")
-    workload = make_workload(source=args.source, count=max(args.count, latency_count),
-                             devices=args.devices)
-    messages = workload.messages[:args.count]
+    workload = make_workload(
+        source=args.source, count=max(args.count, latency_count), devices=args.devices
+    )
+    messages = workload.messages[: args.count]
     rungs = [r.strip() for r in args.rungs.split(",") if r.strip()]
-    with (start_servers(rungs=rungs, log=lambda line: _say(f"  {line}")) as servers,
-          tempfile.TemporaryDirectory(prefix="loracity-bench-") as workdir,
-          CodecRegistry.load() as registry):
+    with (
+        start_servers(rungs=rungs, log=lambda line: _say(f"  {line}")) as servers,
+        tempfile.TemporaryDirectory(prefix="loracity-bench-") as workdir,
+        CodecRegistry.load() as registry,
+    ):
         _say("phase 2a: process_messages alone (and the baseline's rows)")
-        prepared = process_only(messages=messages, batch_size=args.batch_size,
-                                registry=registry)
+        prepared = process_only(messages=messages, batch_size=args.batch_size, registry=registry)
         # Everything built so far lives until the end; keeping the cyclic collector from
         # scanning it again and again keeps it from slowing down the phases that follow.
         gc.collect()
         gc.freeze()
         copy_url = fresh_database(server=servers.postgres, purpose="copy")
-        report = Report(args=args, servers=servers, workload=workload, load_before=load_before,
-                        facts=postgres_facts(database_url=copy_url), prepared=prepared)
+        report = Report(
+            args=args,
+            servers=servers,
+            workload=workload,
+            load_before=load_before,
+            facts=postgres_facts(database_url=copy_url),
+            prepared=prepared,
+        )
         _say("phase 1: baseline binary COPY")
         checkpoint(server=servers.postgres)
         report.loads["copy"] = _load()
@@ -837,38 +1043,62 @@ def run(*, args: argparse.Namespace) -> int:
         _say("phase 2b: process_messages + BatchWriter.write")
         writer_url = fresh_database(server=servers.postgres, purpose="writer")
         checkpoint(server=servers.postgres)
-        report.writer = writer_only(database_url=writer_url, messages=messages,
-                                    batch_size=args.batch_size, registry=registry)
-        setup = IngestSetup(mqtt_url=servers.broker.url,
-                            protocol="auto" if servers.broker.mqtt5 else "3.1.1",
-                            batch_size=args.batch_size, max_delay_ms=args.max_delay_ms,
-                            workdir=Path(workdir))
+        report.writer = writer_only(
+            database_url=writer_url,
+            messages=messages,
+            batch_size=args.batch_size,
+            registry=registry,
+        )
+        setup = IngestSetup(
+            mqtt_url=servers.broker.url,
+            protocol="auto" if servers.broker.mqtt5 else "3.1.1",
+            batch_size=args.batch_size,
+            max_delay_ms=args.max_delay_ms,
+            workdir=Path(workdir),
+        )
         _say("phase 0: the MQTT ceiling, a subscriber that only counts the same backlog")
         report.loads["count"] = _load()
-        report.counting = count_only_drain(mqtt_url=servers.broker.url, messages=messages,
-                                           topic_filters=DEFAULT_TOPICS,
-                                           timeout_s=60 + len(messages) / 1_000)
+        report.counting = count_only_drain(
+            mqtt_url=servers.broker.url,
+            messages=messages,
+            topic_filters=DEFAULT_TOPICS,
+            timeout_s=60 + len(messages) / 1_000,
+        )
         if args.naive_count:
             naive_rows = [_insertable(r) for c in prepared.chunks for r in c[0]]
-            naive_rows = naive_rows[:args.naive_count]
+            naive_rows = naive_rows[: args.naive_count]
             _say(f"phase 0b: naive baseline, {len(naive_rows):,} INSERT + commit")
             naive_url = fresh_database(server=servers.postgres, purpose="naive")
             checkpoint(server=servers.postgres)
             report.loads["naive"] = _load()
-            report.naive = (len(naive_rows), naive_inserts(
-                database_url=naive_url, columns=_UPLINK_COLUMNS, rows=naive_rows))
+            report.naive = (
+                len(naive_rows),
+                naive_inserts(database_url=naive_url, columns=_UPLINK_COLUMNS, rows=naive_rows),
+            )
         for n in args.workers:
             _say(f"phase 3: backlog drain over MQTT, --workers {n}")
             report.loads[f"drain-{n}"] = _load()
-            report.drains.append(backlog_drain(servers=servers, setup=setup, messages=messages,
-                                               expected_uplinks=report.expected_uplinks(),
-                                               workers=n))
+            report.drains.append(
+                backlog_drain(
+                    servers=servers,
+                    setup=setup,
+                    messages=messages,
+                    expected_uplinks=report.expected_uplinks(),
+                    workers=n,
+                )
+            )
         for rate in args.rate:
             _say(f"phase 4: latency at {rate:,.0f}/s")
             report.loads[f"latency-{rate:g}"] = _load()
             count = max(2, round(rate * args.seconds))
-            report.latencies.append((rate, latency_run(
-                servers=servers, setup=setup, messages=workload.messages[:count], rate=rate)))
+            report.latencies.append(
+                (
+                    rate,
+                    latency_run(
+                        servers=servers, setup=setup, messages=workload.messages[:count], rate=rate
+                    ),
+                )
+            )
         _check(report)
         print(report.text(), flush=True)
         return 1 if report.problems else 0
@@ -877,19 +1107,24 @@ def run(*, args: argparse.Namespace) -> int:
 def _check(report: Report) -> None:
     expected = report.expected_uplinks()
     if report.writer is not None and report.writer.result.stored != expected:
-        report.problems.append(f"the writer stored {report.writer.result.stored:,} uplinks,"
-                               f" expected {expected:,}")
+        report.problems.append(
+            f"the writer stored {report.writer.result.stored:,} uplinks, expected {expected:,}"
+        )
     for d in report.drains:
         if not d.complete:
-            report.problems.append(f"the drain with {d.workers} workers stored {d.stored:,}"
-                                   f" uplinks, expected {expected:,}")
+            report.problems.append(
+                f"the drain with {d.workers} workers stored {d.stored:,}"
+                f" uplinks, expected {expected:,}"
+            )
     for rate, lat in report.latencies:
         if len(lat.by_ingested_at) != lat.expected:
-            report.problems.append(f"the latency run at {rate:,.0f}/s stored"
-                                   f" {len(lat.by_ingested_at):,} of {lat.expected:,}"
-                                   " published uplinks")
+            report.problems.append(
+                f"the latency run at {rate:,.0f}/s stored"
+                f" {len(lat.by_ingested_at):,} of {lat.expected:,}"
+                " published uplinks"
+            )
     c = report.counting
-    if c is not None and c.received != len(report.workload.messages[:report.args.count]):
+    if c is not None and c.received != len(report.workload.messages[: report.args.count]):
         report.problems.append(f"the counting subscriber received {c.received:,} messages")
 
 

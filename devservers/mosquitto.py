@@ -76,27 +76,29 @@ def find_mosquitto() -> MosquittoBinary:
 def mosquitto_config(*, port: int, bind: str | None, persistence_dir: str) -> str:
     """A mosquitto.conf for tests and demos: anonymous, durable sessions, no dropped messages."""
     listener = f"listener {port} {bind}" if bind else f"listener {port}"
-    return "\n".join([
-        listener,
-        "allow_anonymous true",
-        "persistence true",
-        f"persistence_location {persistence_dir.rstrip('/')}/",
-        # Saved at every clean shutdown anyway; the interval bounds what a crash loses.
-        "autosave_interval 30",
-        # 0 = no limit. The default (1000) silently drops QoS 1 messages queued for a
-        # persistent client that is away, which is exactly what reliability tests exercise.
-        "max_queued_messages 0",
-        "max_queued_bytes 0",
-        # Outgoing QoS 1 messages unacknowledged at once per client (the default 20 throttles a
-        # high-rate subscriber); MQTT 5 clients cap it further with Receive Maximum.
-        "max_inflight_messages 1000",
-        "set_tcp_nodelay true",
-        "log_dest stderr",
-        "log_type error",
-        "log_type warning",
-        "log_type notice",
-        "",
-    ])
+    return "\n".join(
+        [
+            listener,
+            "allow_anonymous true",
+            "persistence true",
+            f"persistence_location {persistence_dir.rstrip('/')}/",
+            # Saved at every clean shutdown anyway; the interval bounds what a crash loses.
+            "autosave_interval 30",
+            # 0 = no limit. The default (1000) silently drops QoS 1 messages queued for a
+            # persistent client that is away, which is exactly what reliability tests exercise.
+            "max_queued_messages 0",
+            "max_queued_bytes 0",
+            # Outgoing QoS 1 messages unacknowledged at once per client (the default 20 throttles a
+            # high-rate subscriber); MQTT 5 clients cap it further with Receive Maximum.
+            "max_inflight_messages 1000",
+            "set_tcp_nodelay true",
+            "log_dest stderr",
+            "log_type error",
+            "log_type warning",
+            "log_type notice",
+            "",
+        ]
+    )
 
 
 class MosquittoBroker(WorkdirServer):

@@ -87,7 +87,10 @@ def _pkglibdir(bindir: Path) -> Path:
     if os.access(pg_config, os.X_OK):
         try:
             out = subprocess.run(
-                [str(pg_config), "--pkglibdir"], capture_output=True, text=True, timeout=15,
+                [str(pg_config), "--pkglibdir"],
+                capture_output=True,
+                text=True,
+                timeout=15,
                 check=True,
             ).stdout.strip()
         except (OSError, subprocess.SubprocessError):
@@ -300,17 +303,24 @@ class PostgresCluster(WorkdirServer):
         pwfile.chmod(0o600)
         argv = [
             str(self.binaries.bindir / "initdb"),
-            "-D", str(self._workdir / "data"),
-            "-U", "postgres",
+            "-D",
+            str(self._workdir / "data"),
+            "-U",
+            "postgres",
             f"--pwfile={pwfile}",
             "--auth-local=trust",
             "--auth-host=scram-sha-256",
-            "-E", "UTF8",
+            "-E",
+            "UTF8",
             "--locale=C",
             "--no-sync",
         ]
         result = subprocess.run(
-            argv, capture_output=True, text=True, timeout=180, cwd=self._workdir,
+            argv,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            cwd=self._workdir,
             env=server_env(),
             user=self._account.uid if self._account else None,
             group=self._account.gid if self._account else None,
@@ -359,7 +369,8 @@ class PostgresCluster(WorkdirServer):
         }
         if not self.durable:
             settings.update(
-                {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"})
+                {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+            )
         if preload:
             settings["shared_preload_libraries"] = "timescaledb"
             settings["timescaledb.telemetry_level"] = "off"

@@ -72,9 +72,20 @@ def _create_system_user(name: str) -> None:
     # Another test run may create the same account at the same moment; the caller looks the
     # account up again, so a failure here only matters when the account still does not exist.
     subprocess.run(
-        [useradd, "--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent",
-         "--shell", "/usr/sbin/nologin", name],
-        capture_output=True, check=False, timeout=30,
+        [
+            useradd,
+            "--system",
+            "--user-group",
+            "--no-create-home",
+            "--home-dir",
+            "/nonexistent",
+            "--shell",
+            "/usr/sbin/nologin",
+            name,
+        ],
+        capture_output=True,
+        check=False,
+        timeout=30,
     )
 
 

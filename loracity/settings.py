@@ -27,8 +27,9 @@ class Settings(BaseSettings):
     """All loracity settings. Environment variables are upper-case with the prefix, e.g.
     ``LORACITY_DATABASE_URL``."""
 
-    model_config = SettingsConfigDict(env_prefix="LORACITY_", env_file=".env",
-                                      extra="ignore", validate_default=True)
+    model_config = SettingsConfigDict(
+        env_prefix="LORACITY_", env_file=".env", extra="ignore", validate_default=True
+    )
 
     database_url: str = "postgresql://postgres@127.0.0.1:5432/loracity"
     mqtt_url: str = "mqtt://127.0.0.1:1883"

@@ -28,12 +28,21 @@ log = logging.getLogger(__name__)
 class CodecResolver(Protocol):
     """Finds the codec for a device (the codec registry implements this)."""
 
-    def resolve(self, *, device_type: str | None, version_ids: Mapping[str, str] | None,
-                device_profile: str | None) -> Codec | None: ...
+    def resolve(
+        self,
+        *,
+        device_type: str | None,
+        version_ids: Mapping[str, str] | None,
+        device_profile: str | None,
+    ) -> Codec | None: ...
 
-    def decodes_locally(self, *, device_type: str | None,
-                        version_ids: Mapping[str, str] | None,
-                        device_profile: str | None) -> bool: ...
+    def decodes_locally(
+        self,
+        *,
+        device_type: str | None,
+        version_ids: Mapping[str, str] | None,
+        device_profile: str | None,
+    ) -> bool: ...
 
 
 @dataclass(slots=True, frozen=True)
@@ -54,16 +63,21 @@ class PayloadDecoder:
     runs no SQL. Not thread-safe: one per writer thread.
     """
 
-    def __init__(self, *, resolver: CodecResolver,
-                 devices: Mapping[str, DeviceCodecConfig] | None = None,
-                 refresh_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        *,
+        resolver: CodecResolver,
+        devices: Mapping[str, DeviceCodecConfig] | None = None,
+        refresh_s: float = 30.0,
+    ) -> None:
         self._resolver = resolver
         self._devices: dict[str, DeviceCodecConfig] = dict(devices or {})
         self._refresh_s = refresh_s
         self._loaded_at = float("-inf")
 
-    def refresh_devices(self, *, load: Callable[[], Mapping[str, DeviceCodecConfig]],
-                        force: bool = False) -> None:
+    def refresh_devices(
+        self, *, load: Callable[[], Mapping[str, DeviceCodecConfig]], force: bool = False
+    ) -> None:
         """Replace the device settings with ``load()`` when the snapshot is older than
         ``refresh_s`` (or ``force``)."""
         now = time.monotonic()
@@ -78,21 +92,34 @@ class PayloadDecoder:
         if cfg is not None and cfg.mounting_height is not None:
             if stored is None:
                 stored = network_decoded(uplink=uplink)
-            stored.measurements.extend(derived_measurements(
-                measurements=stored.measurements, mounting_height=cfg.mounting_height))
+            stored.measurements.extend(
+                derived_measurements(
+                    measurements=stored.measurements, mounting_height=cfg.mounting_height
+                )
+            )
         return stored
 
     def _decode(self, uplink: Uplink, cfg: DeviceCodecConfig | None) -> StoredUplink | None:
         if uplink.f_port == 0 or not uplink.payload:
             return None  # MAC-only frame: nothing for an application codec
         device_type = cfg.device_type if cfg else None
-        if uplink.decoded is not None and not (cfg and cfg.decode_locally) and not (
+        if (
+            uplink.decoded is not None
+            and not (cfg and cfg.decode_locally)
+            and not (
                 self._resolver.decodes_locally(
-                    device_type=device_type, version_ids=uplink.version_ids,
-                    device_profile=uplink.device_profile)):
+                    device_type=device_type,
+                    version_ids=uplink.version_ids,
+                    device_profile=uplink.device_profile,
+                )
+            )
+        ):
             return None
-        codec = self._resolver.resolve(device_type=device_type, version_ids=uplink.version_ids,
-                                       device_profile=uplink.device_profile)
+        codec = self._resolver.resolve(
+            device_type=device_type,
+            version_ids=uplink.version_ids,
+            device_profile=uplink.device_profile,
+        )
         if codec is None:
             return None
         return decode_with(codec=codec, uplink=uplink)
@@ -104,13 +131,19 @@ def decode_with(*, codec: Codec, uplink: Uplink) -> StoredUplink:
     try:
         result = codec.decode(payload=uplink.payload, f_port=uplink.f_port)
     except CodecError as exc:
-        return StoredUplink(uplink=uplink, decoded=uplink.decoded, decoded_by=None,
-                            measurements=[], decode_error=str(exc))
+        return StoredUplink(
+            uplink=uplink,
+            decoded=uplink.decoded,
+            decoded_by=None,
+            measurements=[],
+            decode_error=str(exc),
+        )
     fields: dict[str, Any] = dict(result.fields)
     if result.warnings:
         fields["_warnings"] = list(result.warnings)
     measurements = list(result.measurements)
     if uplink.battery is not None and not any(m.quantity == "battery" for m in measurements):
         measurements.append(Measurement("battery", float(uplink.battery)))
-    return StoredUplink(uplink=uplink, decoded=fields, decoded_by=codec.name,
-                        measurements=measurements)
+    return StoredUplink(
+        uplink=uplink, decoded=fields, decoded_by=codec.name, measurements=measurements
+    )

@@ -44,18 +44,23 @@ def process_messages(
     for msg in messages:
         size = len(msg.payload)
         if size > max_message_bytes:
-            batch.dead_letters.append(DeadLetter(
-                topic=msg.topic, payload=msg.payload[:max_message_bytes], size=size,
-                reason="oversized",
-                detail=f"message is {size} bytes, the limit is {max_message_bytes}"
-                       " (LORACITY_MAX_MESSAGE_BYTES); only the first bytes are kept",
-            ))
+            batch.dead_letters.append(
+                DeadLetter(
+                    topic=msg.topic,
+                    payload=msg.payload[:max_message_bytes],
+                    size=size,
+                    reason="oversized",
+                    detail=f"message is {size} bytes, the limit is {max_message_bytes}"
+                    " (LORACITY_MAX_MESSAGE_BYTES); only the first bytes are kept",
+                )
+            )
             continue
         try:
             parsed = parse_message(topic=msg.topic, payload=msg.payload)
             if isinstance(parsed, DeviceEvent):
-                batch.events.append(StoredEvent(event=parsed, measurements=event_measurements(
-                    event=parsed)))
+                batch.events.append(
+                    StoredEvent(event=parsed, measurements=event_measurements(event=parsed))
+                )
                 continue
             stored = decoder(parsed) if decoder is not None else None
             if stored is None:
@@ -65,18 +70,36 @@ def process_messages(
             if stored.decode_error is not None:
                 # The frame is kept (so `loracity db redecode` can fix it later) and the
                 # failure is visible where operators look for bad input.
-                batch.dead_letters.append(DeadLetter(
-                    topic=msg.topic, payload=msg.payload, size=size, reason="codec_error",
-                    detail=stored.decode_error))
+                batch.dead_letters.append(
+                    DeadLetter(
+                        topic=msg.topic,
+                        payload=msg.payload,
+                        size=size,
+                        reason="codec_error",
+                        detail=stored.decode_error,
+                    )
+                )
         except LorawanError as exc:
-            batch.dead_letters.append(DeadLetter(
-                topic=msg.topic, payload=msg.payload, size=size, reason=exc.reason,
-                detail=str(exc)))
+            batch.dead_letters.append(
+                DeadLetter(
+                    topic=msg.topic,
+                    payload=msg.payload,
+                    size=size,
+                    reason=exc.reason,
+                    detail=str(exc),
+                )
+            )
         except Exception as exc:  # a bug must cost one message, not the service
             log.exception("unexpected error processing a message on %s", msg.topic)
-            batch.dead_letters.append(DeadLetter(
-                topic=msg.topic, payload=msg.payload, size=size, reason="internal_error",
-                detail=f"loracity failed on this message: {exc!r}"))
+            batch.dead_letters.append(
+                DeadLetter(
+                    topic=msg.topic,
+                    payload=msg.payload,
+                    size=size,
+                    reason="internal_error",
+                    detail=f"loracity failed on this message: {exc!r}",
+                )
+            )
     return batch
 
 
@@ -90,7 +113,8 @@ def network_decoded(*, uplink: Uplink) -> StoredUplink:
     if uplink.battery is not None:
         measurements.append(Measurement("battery", float(uplink.battery)))
     return StoredUplink(
-        uplink=uplink, decoded=uplink.decoded,
+        uplink=uplink,
+        decoded=uplink.decoded,
         decoded_by="network" if uplink.decoded is not None else None,
         measurements=measurements,
     )
@@ -103,8 +127,11 @@ def drop_identifiers(*, stored: StoredUplink) -> None:
         return
     cleaned, dropped = drop_mac_fields(stored.decoded)
     if dropped:
-        log.warning("dropped decoded fields that look like MAC addresses from %s: %s",
-                    stored.uplink.dev_eui, ", ".join(dropped))
+        log.warning(
+            "dropped decoded fields that look like MAC addresses from %s: %s",
+            stored.uplink.dev_eui,
+            ", ".join(dropped),
+        )
         stored.decoded = cleaned
 
 

@@ -47,10 +47,8 @@ _ENTRIES: tuple[Quantity, ...] = (
     Quantity("passengers_boarding", "{count}", "passengers boarding at a stop", "interval"),
     Quantity("passengers_alighting", "{count}", "passengers alighting at a stop", "interval"),
     # Cumulative counters as devices report them; ingest turns them into interval flows.
-    Quantity("people_in_total", "{count}", "cumulative people entering (device total)",
-             "counter"),
-    Quantity("people_out_total", "{count}", "cumulative people leaving (device total)",
-             "counter"),
+    Quantity("people_in_total", "{count}", "cumulative people entering (device total)", "counter"),
+    Quantity("people_out_total", "{count}", "cumulative people leaving (device total)", "counter"),
     Quantity("motion", "{count}", "motion events during the interval", "interval"),
     Quantity("link_margin", "dB", "demodulation margin of the last downlink status request"),
     Quantity("soil_moisture", "%", "volumetric soil water content"),

@@ -39,8 +39,12 @@ class DeviceRow:
 
 
 def register_device(
-    *, conn: psycopg.Connection[Any], dev_eui: str, name: str | None = None,
-    device_type: str | None = None, site: str | None = None,
+    *,
+    conn: psycopg.Connection[Any],
+    dev_eui: str,
+    name: str | None = None,
+    device_type: str | None = None,
+    site: str | None = None,
     decode_locally: bool | None = None,
     position: tuple[float, float, float | None] | None = None,
     expected_interval_s: int | None = None,
@@ -73,15 +77,27 @@ def register_device(
             mounting_height = coalesce(%(height)s, d.mounting_height),
             updated_at = now()
         """,
-        {"eui": canonical_dev_eui(dev_eui), "name": name, "type": device_type, "site": site,
-         "local": decode_locally, "lat": lat, "lon": lon, "alt": alt,
-         "interval": expected_interval_s, "height": mounting_height},
+        {
+            "eui": canonical_dev_eui(dev_eui),
+            "name": name,
+            "type": device_type,
+            "site": site,
+            "local": decode_locally,
+            "lat": lat,
+            "lon": lon,
+            "alt": alt,
+            "interval": expected_interval_s,
+            "height": mounting_height,
+        },
     )
     conn.commit()
 
 
 def register_site(
-    *, conn: psycopg.Connection[Any], site: str, name: str | None = None,
+    *,
+    conn: psycopg.Connection[Any],
+    site: str,
+    name: str | None = None,
     capacity: int | None = None,
 ) -> None:
     """Create or update a site; arguments left as ``None`` keep their stored values."""
@@ -102,7 +118,8 @@ def list_devices(*, conn: psycopg.Connection[Any]) -> list[DeviceRow]:
     """Every device, most recently seen first."""
     rows = conn.execute(
         "SELECT dev_eui, name, application, device_type, site, decode_locally, last_seen"
-        " FROM devices ORDER BY last_seen DESC NULLS LAST, dev_eui").fetchall()
+        " FROM devices ORDER BY last_seen DESC NULLS LAST, dev_eui"
+    ).fetchall()
     return [DeviceRow(*r) for r in rows]
 
 

@@ -41,7 +41,8 @@ WHERE counter_state.time < EXCLUDED.time
 """
 # Redecode replaces the value of the reading the state already points at, too.
 _UPSERT_STATE_REDECODE_SQL = _UPSERT_STATE_SQL.replace(
-    "counter_state.time < EXCLUDED.time", "counter_state.time <= EXCLUDED.time")
+    "counter_state.time < EXCLUDED.time", "counter_state.time <= EXCLUDED.time"
+)
 
 _RESET_EVENT_SQL = """
 INSERT INTO device_events (time, dev_eui, kind, source, details, raw)
@@ -54,19 +55,25 @@ _INSERT_MEASUREMENT_SQL = (
 
 
 def load_states(
-    *, conn: psycopg.Connection[Any], keys: Sequence[tuple[str, str, int]],
+    *,
+    conn: psycopg.Connection[Any],
+    keys: Sequence[tuple[str, str, int]],
 ) -> dict[tuple[str, str, int], CounterState]:
     """Lock and return the stored states for ``keys`` (missing ones are simply absent)."""
     if not keys:
         return {}
-    rows = conn.execute(_LOCK_STATES_SQL, ([k[0] for k in keys], [k[1] for k in keys],
-                                           [k[2] for k in keys])).fetchall()
+    rows = conn.execute(
+        _LOCK_STATES_SQL, ([k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys])
+    ).fetchall()
     return {(r[0], r[1], int(r[2])): CounterState(float(r[3]), r[4], r[5]) for r in rows}
 
 
 def save(
-    *, conn: psycopg.Connection[Any], states: dict[tuple[str, str, int], CounterState],
-    derived: Derived, redecode: bool = False,
+    *,
+    conn: psycopg.Connection[Any],
+    states: dict[tuple[str, str, int], CounterState],
+    derived: Derived,
+    redecode: bool = False,
 ) -> None:
     """Store updated states, the derived interval measurements and counter-reset events.
 
@@ -76,16 +83,19 @@ def save(
     upsert_sql = _UPSERT_STATE_REDECODE_SQL if redecode else _UPSERT_STATE_SQL
     with conn.cursor() as cur:
         if states:
-            cur.executemany(upsert_sql, [(k[0], k[1], k[2], s.value, s.time, s.f_cnt)
-                                         for k, s in sorted(states.items())])
+            cur.executemany(
+                upsert_sql,
+                [(k[0], k[1], k[2], s.value, s.time, s.f_cnt) for k, s in sorted(states.items())],
+            )
         if derived.intervals:
             cur.executemany(_INSERT_MEASUREMENT_SQL, derived.intervals)
         if derived.resets:
             cur.executemany(_RESET_EVENT_SQL, _reset_events(derived.resets))
 
 
-def derive_for_readings(*, conn: psycopg.Connection[Any],
-                        readings: Sequence[CounterReading]) -> int:
+def derive_for_readings(
+    *, conn: psycopg.Connection[Any], readings: Sequence[CounterReading]
+) -> int:
     """Within the writer's transaction: flows for ``readings`` of frames just inserted.
 
     Returns how many interval measurements were written.
@@ -105,6 +115,12 @@ def _reset_events(resets: Sequence[CounterReset]) -> list[tuple[Any, ...]]:
     by_frame: dict[tuple[str, datetime], list[CounterReset]] = {}
     for x in resets:
         by_frame.setdefault((x.reading.dev_eui, x.reading.time), []).append(x)
-    return [(time, dev_eui, RESET_EVENT_KIND,
-             Jsonb({"f_cnt": group[0].reading.f_cnt, "counters": [x.details() for x in group]}))
-            for (dev_eui, time), group in sorted(by_frame.items())]
+    return [
+        (
+            time,
+            dev_eui,
+            RESET_EVENT_KIND,
+            Jsonb({"f_cnt": group[0].reading.f_cnt, "counters": [x.details() for x in group]}),
+        )
+        for (dev_eui, time), group in sorted(by_frame.items())
+    ]

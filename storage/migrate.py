@@ -23,8 +23,12 @@ log = logging.getLogger(__name__)
 # Any constant works; it only has to be the same for every loracity process.
 _MIGRATION_LOCK_ID = 0x10CA_C17E
 
-_TIME_SERIES_TABLES = {"uplinks": "received_at", "receptions": "received_at",
-                       "measurements": "time", "device_events": "time"}
+_TIME_SERIES_TABLES = {
+    "uplinks": "received_at",
+    "receptions": "received_at",
+    "measurements": "time",
+    "device_events": "time",
+}
 _COMPRESSED_TABLES = ("uplinks", "receptions", "measurements")
 
 
@@ -128,15 +132,18 @@ def migrate(
             if report.timescaledb or "timescaledb/0001_hypertables.sql" in done:
                 _apply_policies(conn=conn, options=options, report=report)
             if readonly_role:
-                _ensure_readonly_role(conn=conn, role=readonly_role,
-                                      password=readonly_password, report=report)
+                _ensure_readonly_role(
+                    conn=conn, role=readonly_role, password=readonly_password, report=report
+                )
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (_MIGRATION_LOCK_ID,))
     return report
 
 
 def _apply_policies(
-    *, conn: psycopg.Connection[tuple[object, ...]], options: TimescaleOptions,
+    *,
+    conn: psycopg.Connection[tuple[object, ...]],
+    options: TimescaleOptions,
     report: MigrationReport,
 ) -> None:
     # Remove-then-add so that a changed interval in the settings takes effect.
@@ -157,7 +164,10 @@ def _apply_policies(
 
 
 def _ensure_readonly_role(
-    *, conn: psycopg.Connection[tuple[object, ...]], role: str, password: str | None,
+    *,
+    conn: psycopg.Connection[tuple[object, ...]],
+    role: str,
+    password: str | None,
     report: MigrationReport,
 ) -> None:
     ident = sql.Identifier(role)
@@ -167,16 +177,20 @@ def _ensure_readonly_role(
             if exists is None:
                 conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(ident))
             if password:
-                conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(
-                    ident, sql.Literal(password)))
+                conn.execute(
+                    sql.SQL("ALTER ROLE {} PASSWORD {}").format(ident, sql.Literal(password))
+                )
             dbname = conn.info.dbname
-            conn.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
-                sql.Identifier(dbname), ident))
+            conn.execute(
+                sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(sql.Identifier(dbname), ident)
+            )
             conn.execute(sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(ident))
             conn.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA public TO {}").format(ident))
-            conn.execute(sql.SQL(
-                "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO {}"
-            ).format(ident))
+            conn.execute(
+                sql.SQL(
+                    "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO {}"
+                ).format(ident)
+            )
         report.readonly_role = role
     except psycopg.errors.InsufficientPrivilege as exc:
         report.warnings.append(f"read-only role {role!r} not set up: {exc}".strip())

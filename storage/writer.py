@@ -29,12 +29,24 @@ from storage.flows import derive_for_readings
 # COPY BINARY names them). Written once: the staging table, both COPYs and the move derive from
 # it, and tests/storage/test_writer.py compares it with the migrated table (0001_core.sql).
 UPLINK_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("received_at", "timestamptz"), ("dev_eui", "text"), ("f_cnt", "int8"),
-    ("f_port", "int4"), ("payload", "bytea"), ("decoded", "jsonb"), ("decoded_by", "text"),
-    ("source", "text"), ("confirmed", "bool"), ("dev_addr", "text"),
-    ("spreading_factor", "int2"), ("bandwidth", "int4"), ("frequency", "int8"),
-    ("airtime", "float4"), ("gateway_count", "int2"), ("best_rssi", "float4"),
-    ("best_snr", "float4"), ("raw", "bytea"),
+    ("received_at", "timestamptz"),
+    ("dev_eui", "text"),
+    ("f_cnt", "int8"),
+    ("f_port", "int4"),
+    ("payload", "bytea"),
+    ("decoded", "jsonb"),
+    ("decoded_by", "text"),
+    ("source", "text"),
+    ("confirmed", "bool"),
+    ("dev_addr", "text"),
+    ("spreading_factor", "int2"),
+    ("bandwidth", "int4"),
+    ("frequency", "int8"),
+    ("airtime", "float4"),
+    ("gateway_count", "int2"),
+    ("best_rssi", "float4"),
+    ("best_snr", "float4"),
+    ("raw", "bytea"),
 )
 _UPLINK_NAMES = ", ".join(name for name, _ in UPLINK_COLUMNS)
 
@@ -54,8 +66,17 @@ CREATE TEMP TABLE IF NOT EXISTS stage_new (
 """.replace("{uplink_columns}", ", ".join(f"{name} {kind}" for name, kind in UPLINK_COLUMNS))
 
 _UPLINK_TYPES = [copy_type for _, copy_type in UPLINK_COLUMNS]
-_RECEPTION_TYPES = ["timestamptz", "text", "int8", "text", "float4", "float4", "int2", "int8",
-                    "timestamptz"]
+_RECEPTION_TYPES = [
+    "timestamptz",
+    "text",
+    "int8",
+    "text",
+    "float4",
+    "float4",
+    "int2",
+    "int8",
+    "timestamptz",
+]
 _MEASUREMENT_TYPES = ["timestamptz", "text", "int8", "text", "int2", "float8"]
 _DIRECT_MEASUREMENT_TYPES = ["timestamptz", "text", "text", "int2", "float8"]
 
@@ -93,7 +114,8 @@ SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM m)
 """
 # Frames that have cumulative counters need to know which frames were new (for flows).
 _MOVE_KEEP_NEW_SQL = _MOVE_SQL.format(
-    uplinks=_UPLINK_NAMES, keep=", keep AS (INSERT INTO stage_new SELECT * FROM ins RETURNING 1)")
+    uplinks=_UPLINK_NAMES, keep=", keep AS (INSERT INTO stage_new SELECT * FROM ins RETURNING 1)"
+)
 _MOVE_SQL = _MOVE_SQL.format(uplinks=_UPLINK_NAMES, keep="")
 _NEW_FRAMES_SQL = "SELECT dev_eui, received_at, f_cnt FROM stage_new"
 
@@ -209,14 +231,16 @@ class BatchWriter:
             gateway_ids, learned = self._gateway_ids(conn=conn, batch=batch)
             device_rows, gateway_rows, pending, seen = self._metadata_rows(batch, gateway_ids)
             if uplinks:
-                counters = any(m.quantity in COUNTER_TO_INTERVAL
-                               for su in uplinks for m in su.measurements)
+                counters = any(
+                    m.quantity in COUNTER_TO_INTERVAL for su in uplinks for m in su.measurements
+                )
                 if self._copy_direct(conn=conn, uplinks=uplinks, gateway_ids=gateway_ids):
                     result.stored = len(uplinks)
                     result.measurements = sum(len(su.measurements) for su in uplinks)
                     if counters:
                         result.measurements += derive_for_readings(
-                            conn=conn, readings=_counter_readings(uplinks))
+                            conn=conn, readings=_counter_readings(uplinks)
+                        )
                 else:
                     self._copy_uplinks(conn=conn, uplinks=uplinks, gateway_ids=gateway_ids)
                     row = conn.execute(_MOVE_KEEP_NEW_SQL if counters else _MOVE_SQL).fetchone()
@@ -226,13 +250,27 @@ class BatchWriter:
                     result.duplicates += len(uplinks) - result.stored
                     if counters and result.stored:
                         new = {tuple(row) for row in conn.execute(_NEW_FRAMES_SQL)}
-                        result.measurements += derive_for_readings(conn=conn, readings=[
-                            r for r in _counter_readings(uplinks)
-                            if (r.dev_eui, r.time, r.f_cnt) in new])
+                        result.measurements += derive_for_readings(
+                            conn=conn,
+                            readings=[
+                                r
+                                for r in _counter_readings(uplinks)
+                                if (r.dev_eui, r.time, r.f_cnt) in new
+                            ],
+                        )
             for stored_event in batch.events:
                 ev = stored_event.event
-                cur = conn.execute(_EVENT_INSERT, (ev.time, ev.dev_eui, ev.kind.value,
-                                                   ev.source.value, Jsonb(ev.details), ev.raw))
+                cur = conn.execute(
+                    _EVENT_INSERT,
+                    (
+                        ev.time,
+                        ev.dev_eui,
+                        ev.kind.value,
+                        ev.source.value,
+                        Jsonb(ev.details),
+                        ev.raw,
+                    ),
+                )
                 if cur.fetchone() is None:
                     result.event_duplicates += 1
                     continue
@@ -242,8 +280,11 @@ class BatchWriter:
                         cur2.executemany(
                             "INSERT INTO measurements (time, dev_eui, quantity, channel, value)"
                             " VALUES (%s, %s, %s, %s, %s)",
-                            [(ev.time, ev.dev_eui, m.quantity, m.channel, m.value)
-                             for m in stored_event.measurements])
+                            [
+                                (ev.time, ev.dev_eui, m.quantity, m.channel, m.value)
+                                for m in stored_event.measurements
+                            ],
+                        )
                     result.measurements += len(stored_event.measurements)
             if batch.dead_letters:
                 with conn.cursor().copy(
@@ -278,7 +319,10 @@ class BatchWriter:
         return result
 
     def _gateway_ids(
-        self, *, conn: psycopg.Connection[Any], batch: Batch,
+        self,
+        *,
+        conn: psycopg.Connection[Any],
+        batch: Batch,
     ) -> tuple[dict[str, str], dict[str, str]]:
         """The gateways row of each gateway the batch names, and the aliases it teaches.
 
@@ -311,8 +355,13 @@ class BatchWriter:
                 self._aliases[alias] = gateway_id  # committed by whoever learned it
         return resolved, learned
 
-    def _copy_direct(self, *, conn: psycopg.Connection[Any], uplinks: list[StoredUplink],
-                     gateway_ids: dict[str, str]) -> bool:
+    def _copy_direct(
+        self,
+        *,
+        conn: psycopg.Connection[Any],
+        uplinks: list[StoredUplink],
+        gateway_ids: dict[str, str],
+    ) -> bool:
         """COPY straight into the final tables; False (and nothing written) if a frame is
         already stored, so the caller takes the staging path.
 
@@ -324,8 +373,9 @@ class BatchWriter:
             return False
         try:
             with conn.transaction():  # a savepoint: a duplicate rolls back just this part
-                self._copy_uplinks(conn=conn, uplinks=uplinks, gateway_ids=gateway_ids,
-                                   into=_DIRECT_TABLES)
+                self._copy_uplinks(
+                    conn=conn, uplinks=uplinks, gateway_ids=gateway_ids, into=_DIRECT_TABLES
+                )
         except psycopg.errors.UniqueViolation:
             # Redeliveries come in runs (a reconnect replays the in-flight window): take the
             # staging path for the next batch too before trying the fast one again.
@@ -334,9 +384,13 @@ class BatchWriter:
         return True
 
     @staticmethod
-    def _copy_uplinks(*, conn: psycopg.Connection[Any], uplinks: Iterable[StoredUplink],
-                      gateway_ids: dict[str, str],
-                      into: tuple[str, str, str] | None = None) -> None:
+    def _copy_uplinks(
+        *,
+        conn: psycopg.Connection[Any],
+        uplinks: Iterable[StoredUplink],
+        gateway_ids: dict[str, str],
+        into: tuple[str, str, str] | None = None,
+    ) -> None:
         receptions: list[tuple[Any, ...]] = []
         measurements: list[tuple[Any, ...]] = []
         up_table, rx_table, m_table = into or _STAGING_TABLES
@@ -346,23 +400,51 @@ class BatchWriter:
                 u = su.uplink
                 rssi = [r.rssi for r in u.receptions if r.rssi is not None]
                 snr = [r.snr for r in u.receptions if r.snr is not None]
-                copy.write_row((
-                    u.received_at, u.dev_eui, u.f_cnt, u.f_port, u.payload, su.decoded,
-                    su.decoded_by, u.source.value, u.confirmed, u.dev_addr, u.spreading_factor,
-                    u.bandwidth, u.frequency, u.airtime, len(u.receptions),
-                    max(rssi) if rssi else None, max(snr) if snr else None, u.raw,
-                ))
+                copy.write_row(
+                    (
+                        u.received_at,
+                        u.dev_eui,
+                        u.f_cnt,
+                        u.f_port,
+                        u.payload,
+                        su.decoded,
+                        su.decoded_by,
+                        u.source.value,
+                        u.confirmed,
+                        u.dev_addr,
+                        u.spreading_factor,
+                        u.bandwidth,
+                        u.frequency,
+                        u.airtime,
+                        len(u.receptions),
+                        max(rssi) if rssi else None,
+                        max(snr) if snr else None,
+                        u.raw,
+                    )
+                )
                 for r in u.receptions:
-                    receptions.append((u.received_at, u.dev_eui, u.f_cnt,
-                                       gateway_ids.get(r.gateway_id, r.gateway_id), r.rssi,
-                                       r.snr, u.spreading_factor, u.frequency, r.time))
+                    receptions.append(
+                        (
+                            u.received_at,
+                            u.dev_eui,
+                            u.f_cnt,
+                            gateway_ids.get(r.gateway_id, r.gateway_id),
+                            r.rssi,
+                            r.snr,
+                            u.spreading_factor,
+                            u.frequency,
+                            r.time,
+                        )
+                    )
                 for m in su.measurements:
                     if into is None:
-                        measurements.append((u.received_at, u.dev_eui, u.f_cnt, m.quantity,
-                                             m.channel, m.value))
+                        measurements.append(
+                            (u.received_at, u.dev_eui, u.f_cnt, m.quantity, m.channel, m.value)
+                        )
                     else:
-                        measurements.append((u.received_at, u.dev_eui, m.quantity, m.channel,
-                                             m.value))
+                        measurements.append(
+                            (u.received_at, u.dev_eui, m.quantity, m.channel, m.value)
+                        )
         if receptions:
             with conn.cursor().copy(f"COPY {rx_table} FROM STDIN (FORMAT BINARY)") as copy:
                 copy.set_types(_RECEPTION_TYPES)
@@ -375,9 +457,15 @@ class BatchWriter:
                     copy.write_row(row)
 
     def _metadata_rows(
-        self, batch: Batch, gateway_ids: dict[str, str],
-    ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]],
-               tuple[dict[str, tuple[Any, ...]], dict[str, tuple[Any, ...]]], _LastSeen]:
+        self,
+        batch: Batch,
+        gateway_ids: dict[str, str],
+    ) -> tuple[
+        list[tuple[Any, ...]],
+        list[tuple[Any, ...]],
+        tuple[dict[str, tuple[Any, ...]], dict[str, tuple[Any, ...]]],
+        _LastSeen,
+    ]:
         devices: dict[str, tuple[Any, ...]] = {}
         gateways: dict[str, tuple[Any, ...]] = {}
         seen_times: dict[str, tuple[datetime, datetime]] = {}
@@ -386,9 +474,17 @@ class BatchWriter:
             u = su.uplink
             loc = u.device_location
             devices[u.dev_eui] = (
-                u.device_name, u.application, u.tenant, u.source.value, u.device_profile,
-                u.version_ids, loc.latitude if loc else None, loc.longitude if loc else None,
-                loc.altitude if loc else None, u.tags or {}, (u.tags or {}).get("site"),
+                u.device_name,
+                u.application,
+                u.tenant,
+                u.source.value,
+                u.device_profile,
+                u.version_ids,
+                loc.latitude if loc else None,
+                loc.longitude if loc else None,
+                loc.altitude if loc else None,
+                u.tags or {},
+                (u.tags or {}).get("site"),
             )
             _widen(seen_times, u.dev_eui, u.received_at)
             for r in u.receptions:
@@ -396,21 +492,36 @@ class BatchWriter:
                 gateway_id = gateway_ids.get(r.gateway_id, r.gateway_id)
                 gateways[gateway_id] = (
                     r.gateway_eui or (gateway_id if gateway_id != r.gateway_id else None),
-                    gl.latitude if gl else None, gl.longitude if gl else None,
+                    gl.latitude if gl else None,
+                    gl.longitude if gl else None,
                     gl.altitude if gl else None,
                 )
                 _widen(gw_times, gateway_id, u.received_at)
         for se in batch.events:
             ev = se.event
-            devices.setdefault(ev.dev_eui, (
-                ev.device_name, ev.application, ev.tenant, ev.source.value, ev.device_profile,
-                None, None, None, None, {}, None,
-            ))
+            devices.setdefault(
+                ev.dev_eui,
+                (
+                    ev.device_name,
+                    ev.application,
+                    ev.tenant,
+                    ev.source.value,
+                    ev.device_profile,
+                    None,
+                    None,
+                    None,
+                    None,
+                    {},
+                    None,
+                ),
+            )
             _widen(seen_times, ev.dev_eui, ev.time)
         device_rows, new_devices = _changed(devices, seen_times, self._devices)
         gateway_rows, new_gateways = _changed(gateways, gw_times, self._gateways)
-        last_seen = _LastSeen(devices={k: v[1] for k, v in seen_times.items()},
-                              gateways={k: v[1] for k, v in gw_times.items()})
+        last_seen = _LastSeen(
+            devices={k: v[1] for k, v in seen_times.items()},
+            gateways={k: v[1] for k, v in gw_times.items()},
+        )
         return device_rows, gateway_rows, (new_devices, new_gateways), last_seen
 
 
@@ -433,7 +544,8 @@ def _widen(times: dict[str, tuple[datetime, datetime]], key: str, t: datetime) -
 
 
 def _changed(
-    current: dict[str, tuple[Any, ...]], times: dict[str, tuple[datetime, datetime]],
+    current: dict[str, tuple[Any, ...]],
+    times: dict[str, tuple[datetime, datetime]],
     cache: dict[str, tuple[Any, ...]],
 ) -> tuple[list[tuple[Any, ...]], dict[str, tuple[Any, ...]]]:
     rows: list[tuple[Any, ...]] = []
@@ -444,8 +556,7 @@ def _changed(
         cached = cache.get(key)
         if cached == values:
             continue  # unchanged metadata; last_seen moves by the set-based UPDATE
-        rows.append((key, *(Jsonb(v) if isinstance(v, dict) else v for v in values),
-                     first, last))
+        rows.append((key, *(Jsonb(v) if isinstance(v, dict) else v for v in values), first, last))
         pending[key] = values
     return rows, pending
 
@@ -462,6 +573,14 @@ def _unique_frames(uplinks: list[StoredUplink]) -> tuple[list[StoredUplink], int
 
 
 def _counter_readings(uplinks: list[StoredUplink]) -> list[CounterReading]:
-    return [r for su in uplinks for r in frame_readings(
-        dev_eui=su.uplink.dev_eui, time=su.uplink.received_at, f_cnt=su.uplink.f_cnt,
-        measurements=su.measurements, decoded=su.decoded)]
+    return [
+        r
+        for su in uplinks
+        for r in frame_readings(
+            dev_eui=su.uplink.dev_eui,
+            time=su.uplink.received_at,
+            f_cnt=su.uplink.f_cnt,
+            measurements=su.measurements,
+            decoded=su.decoded,
+        )
+    ]

@@ -83,8 +83,10 @@ def _skip_without_server_feature(request: pytest.FixtureRequest) -> None:
 
 
 _FEATURES = {
-    "durable_inflight": (probe_durable_inflight,
-                         "exactly-once after kill -9 cannot be shown on it"),
+    "durable_inflight": (
+        probe_durable_inflight,
+        "exactly-once after kill -9 cannot be shown on it",
+    ),
     "receive_maximum": (probe_receive_maximum, "backpressure cannot be shown on it"),
 }
 
@@ -102,10 +104,15 @@ def broker_lacks(mqtt_broker: MqttBroker) -> Callable[[str], str | None]:
         if feature not in seen:
             probe, consequence = _FEATURES[feature]
             found = probe(mqtt_broker.url)
-            seen[feature] = None if found is None else (
-                f"the {mqtt_broker.origin} broker ({mqtt_broker.description}) failed the "
-                f"{feature} probe: {found}; {consequence} (use mosquitto 2 or set "
-                "LORACITY_TEST_MQTT_URL to a broker that has it)")
+            seen[feature] = (
+                None
+                if found is None
+                else (
+                    f"the {mqtt_broker.origin} broker ({mqtt_broker.description}) failed the "
+                    f"{feature} probe: {found}; {consequence} (use mosquitto 2 or set "
+                    "LORACITY_TEST_MQTT_URL to a broker that has it)"
+                )
+            )
         return seen[feature]
 
     return lacks

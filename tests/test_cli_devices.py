@@ -13,8 +13,14 @@ from storage.migrate import migrate
 
 def _run(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "LORACITY_DATABASE_URL": database_url}
-    return subprocess.run([sys.executable, "-m", "loracity", *args], env=env,
-                          capture_output=True, text=True, timeout=60, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "loracity", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def test_register_a_scenario_then_change_and_list_a_device(database_url: str) -> None:
@@ -26,19 +32,22 @@ def test_register_a_scenario_then_change_and_list_a_device(database_url: str) ->
     assert done.returncode == 0, done.stderr
     assert "registered 12 devices" in done.stdout
     with psycopg.connect(database_url) as conn:
-        rows = conn.execute("SELECT count(*), count(device_type), count(site) FROM devices"
-                            ).fetchone()
+        rows = conn.execute(
+            "SELECT count(*), count(device_type), count(site) FROM devices"
+        ).fetchone()
         assert rows is not None
         assert rows[0] == 12
         assert rows[1] == 12
         assert rows[2] > 0
-        pax = conn.execute("SELECT device_type, site FROM devices WHERE name = 'square-paxcounter'"
-                           ).fetchone()
+        pax = conn.execute(
+            "SELECT device_type, site FROM devices WHERE name = 'square-paxcounter'"
+        ).fetchone()
         assert pax == ("paxcounter-plain", "market-square")
         eui = conn.execute("SELECT dev_eui FROM devices ORDER BY dev_eui LIMIT 1").fetchone()
         assert eui is not None
-    changed = _run(database_url, "devices", "set", eui[0].upper(), "--site", "north-gate",
-                   "--decode-locally")
+    changed = _run(
+        database_url, "devices", "set", eui[0].upper(), "--site", "north-gate", "--decode-locally"
+    )
     assert changed.returncode == 0, changed.stderr
     listing = _run(database_url, "devices", "list")
     line = next(x for x in listing.stdout.splitlines() if x.startswith(eui[0]))

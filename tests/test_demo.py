@@ -34,8 +34,11 @@ def _demo_dir(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("LORACITY_DATABASE_URL", "LORACITY_MQTT_URL")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("LORACITY_DATABASE_URL", "LORACITY_MQTT_URL")
+    }
     env["LORACITY_METRICS_PORT"] = "0"
     return env
 
@@ -43,15 +46,31 @@ def _env() -> dict[str, str]:
 @pytest.mark.slow
 def test_demo_runs_the_platform_and_stops_cleanly() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "loracity", "demo", "--duration", "6s", "--backfill-hours", "1",
-         "--port", str(free_port())],
-        env=_env(), capture_output=True, text=True, timeout=180, check=False)
+        [
+            sys.executable,
+            "-m",
+            "loracity",
+            "demo",
+            "--duration",
+            "6s",
+            "--backfill-hours",
+            "1",
+            "--port",
+            str(free_port()),
+        ],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     written = re.search(r"(\d+) uplinks, \d+ measurements written", done.stdout)
     assert written, done.stdout
     assert int(written.group(1)) > 100
-    stored = re.search(r"stopped: \d+ uplinks stored, \d+ duplicates, (\d+) dead letters",
-                       done.stdout)
+    stored = re.search(
+        r"stopped: \d+ uplinks stored, \d+ duplicates, (\d+) dead letters", done.stdout
+    )
     assert stored, done.stdout
     assert int(stored.group(1)) == 0
     devices = re.findall(r"uplinks from (\d+) devices", done.stdout)
@@ -62,9 +81,21 @@ def test_demo_runs_the_platform_and_stops_cleanly() -> None:
 
 def test_demo_stops_on_ctrl_c() -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "loracity", "demo", "--backfill-hours", "0",
-         "--port", str(free_port())],
-        env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        [
+            sys.executable,
+            "-m",
+            "loracity",
+            "demo",
+            "--backfill-hours",
+            "0",
+            "--port",
+            str(free_port()),
+        ],
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     assert proc.stdout is not None
     deadline = time.monotonic() + 90
     seen = ""
@@ -80,20 +111,44 @@ def test_demo_stops_on_ctrl_c() -> None:
 
 
 def test_demo_rejects_an_unknown_scenario() -> None:
-    done = subprocess.run([sys.executable, "-m", "loracity", "demo", "--scenario", "nope"],
-                          env=_env(), capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "loracity", "demo", "--scenario", "nope"],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 1
     assert "nope" in done.stderr
     assert "Traceback" not in done.stderr
 
 
-def _demo(*args: str, cwd: Path | None = None,
-          env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def _demo(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """A short demo without history; its output (stdout and stderr) for the assertions."""
     return subprocess.run(
-        [sys.executable, "-m", "loracity", "demo", "--duration", "2s", "--backfill-hours", "0",
-         "--port", str(free_port()), *args],
-        env=env or _env(), cwd=cwd, capture_output=True, text=True, timeout=180, check=False)
+        [
+            sys.executable,
+            "-m",
+            "loracity",
+            "demo",
+            "--duration",
+            "2s",
+            "--backfill-hours",
+            "0",
+            "--port",
+            str(free_port()),
+            *args,
+        ],
+        env=env or _env(),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
 
 
 def _local_mosquitto() -> MosquittoBinary | None:
@@ -126,8 +181,10 @@ def test_demo_prints_the_password_when_asked() -> None:
 def test_demo_auto_passes_over_a_mosquitto_with_the_qos1_stall() -> None:
     binary = _local_mosquitto()
     if binary is None or binary.version >= MOSQUITTO_FOR_DEMO:
-        pytest.skip("needs a local mosquitto older than 2.0.13 (this machine has "
-                    f"{binary.version_text if binary else 'none'})")
+        pytest.skip(
+            "needs a local mosquitto older than 2.0.13 (this machine has "
+            f"{binary.version_text if binary else 'none'})"
+        )
     done = _demo()
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"mosquitto {binary.version_text}" in done.stdout
@@ -148,7 +205,8 @@ def test_demo_uses_the_servers_named_in_a_dotenv_file(
     tmp_path: Path, database_url: str, mqtt_url: str
 ) -> None:
     (tmp_path / ".env").write_text(
-        f"LORACITY_DATABASE_URL={database_url}\nLORACITY_MQTT_URL={mqtt_url}\n", encoding="utf-8")
+        f"LORACITY_DATABASE_URL={database_url}\nLORACITY_MQTT_URL={mqtt_url}\n", encoding="utf-8"
+    )
     done = _demo(cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "starting PostgreSQL" not in done.stdout
@@ -164,7 +222,12 @@ def test_fresh_deletes_only_a_demo_directory(tmp_path: Path) -> None:
     precious.write_text("keep me", encoding="utf-8")
     done = subprocess.run(
         [sys.executable, "-m", "loracity", "demo", "--fresh", "--data-dir", str(tmp_path)],
-        env=_env(), capture_output=True, text=True, timeout=60, check=False)
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 1
     assert "not a loracity demo directory" in done.stderr
     assert "Traceback" not in done.stderr

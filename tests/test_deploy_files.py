@@ -103,8 +103,9 @@ def _env_file(path: Path) -> dict[str, str]:
 
 def _documented_defaults(path: Path) -> dict[str, str]:
     """Commented-out ``# NAME=default`` lines of an env file."""
-    found = re.findall(r"^# ?([A-Z][A-Z0-9_]*)=(.*)$", path.read_text(encoding="utf-8"),
-                       flags=re.MULTILINE)
+    found = re.findall(
+        r"^# ?([A-Z][A-Z0-9_]*)=(.*)$", path.read_text(encoding="utf-8"), flags=re.MULTILINE
+    )
     return {name: value.strip() for name, value in found}
 
 
@@ -122,8 +123,9 @@ def _raw() -> dict[str, Any]:
 
 def _load(text: str, env: Mapping[str, str] | None = None) -> dict[str, Any]:
     missing: list[str] = []
-    resolved = _interpolate(yaml.safe_load(text), env=_filled_env() if env is None else env,
-                            missing=missing)
+    resolved = _interpolate(
+        yaml.safe_load(text), env=_filled_env() if env is None else env, missing=missing
+    )
     assert isinstance(resolved, dict)
     return resolved
 
@@ -297,12 +299,16 @@ def test_compose_file_follows_the_compose_specification(env_name: str) -> None:
     jsonschema.Draft7Validator.check_schema(schema)
     validator = jsonschema.Draft7Validator(schema)
     raw = yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))
-    env = {"no .env": {}, ".env.example filled in": _filled_env(),
-           "deploy/demo.env": _env_file(DEMO_ENV)}[env_name]
+    env = {
+        "no .env": {},
+        ".env.example filled in": _filled_env(),
+        "deploy/demo.env": _env_file(DEMO_ENV),
+    }[env_name]
     doc = raw if not env else _interpolate(raw, env=env, missing=[])
     errors = sorted(validator.iter_errors(doc), key=lambda e: list(e.absolute_path))
     assert not errors, "\n".join(
-        f"{'.'.join(map(str, e.absolute_path)) or '(top)'}: {e.message}" for e in errors[:10])
+        f"{'.'.join(map(str, e.absolute_path)) or '(top)'}: {e.message}" for e in errors[:10]
+    )
 
 
 def test_compose_file_defines_the_stack() -> None:
@@ -318,9 +324,12 @@ def test_compose_file_defines_the_stack() -> None:
 
 def test_every_service_has_a_healthcheck() -> None:
     services = _services()
-    waited_for = {target for s in services.values()
-                  for target, spec in (s.get("depends_on") or {}).items()
-                  if spec["condition"] == "service_completed_successfully"}
+    waited_for = {
+        target
+        for s in services.values()
+        for target, spec in (s.get("depends_on") or {}).items()
+        if spec["condition"] == "service_completed_successfully"
+    }
     for name, service in services.items():
         check = service.get("healthcheck")
         assert check, f"{name} has no healthcheck"
@@ -343,14 +352,16 @@ def test_depends_on_conditions_can_be_met() -> None:
             condition = spec["condition"]
             # A service may only wait for services that run whenever it runs.
             assert set(_profiles(services[target])) <= set(_profiles(service)), (
-                f"{name} waits for {target}, which a profile may leave out")
+                f"{name} waits for {target}, which a profile may leave out"
+            )
             if condition == "service_healthy":
                 check = services[target].get("healthcheck") or {}
                 assert check, f"{name} waits for {target}'s health"
                 assert not check.get("disable"), f"{name} waits for {target}'s health"
             elif condition == "service_completed_successfully":
                 assert services[target].get("restart", "no") == "no", (
-                    f"{target} must be one-shot for {name} to see it complete")
+                    f"{target} must be one-shot for {name} to see it complete"
+                )
             else:
                 raise AssertionError(f"{name}: {target} without a condition to wait for")
 
@@ -375,9 +386,13 @@ def test_data_lives_in_named_volumes() -> None:
     doc = _compose()
     named = set(doc.get("volumes") or {})
     location = _mosquitto_directives()["persistence_location"][0].rstrip("/")
-    for service, target in (("timescaledb", "/var/lib/postgresql/data"), ("mosquitto", location),
-                            ("grafana", "/var/lib/grafana"), ("emqx1", "/opt/emqx/data"),
-                            ("emqx2", "/opt/emqx/data")):
+    for service, target in (
+        ("timescaledb", "/var/lib/postgresql/data"),
+        ("mosquitto", location),
+        ("grafana", "/var/lib/grafana"),
+        ("emqx1", "/opt/emqx/data"),
+        ("emqx2", "/opt/emqx/data"),
+    ):
         source = _mounts(_services()[service]).get(target)
         assert source in named, f"{service} keeps {target} in no named volume"
 
@@ -414,7 +429,8 @@ def test_every_variable_is_documented_in_env_example() -> None:
     used = {m["braced"] or m["bare"] for m in _references(_raw())}
     undocumented = sorted(used - documented)
     assert undocumented == [], (
-        f"used in docker-compose.yml, missing in .env.example: {undocumented}")
+        f"used in docker-compose.yml, missing in .env.example: {undocumented}"
+    )
     unused = sorted(set(values) - used)
     assert unused == [], f".env.example sets variables docker-compose.yml ignores: {unused}"
 
@@ -429,8 +445,15 @@ def test_env_example_lists_every_setting_with_its_default() -> None:
         if field.default_factory is not None or _SECRET.search(env_name):
             continue  # a per-host default (client id) or a secret: no default to compare
         default = field.default
-        expected = ("" if default is None else ",".join(default) if isinstance(default, tuple)
-                    else str(default).lower() if isinstance(default, bool) else str(default))
+        expected = (
+            ""
+            if default is None
+            else ",".join(default)
+            if isinstance(default, tuple)
+            else str(default).lower()
+            if isinstance(default, bool)
+            else str(default)
+        )
         assert value == expected, f".env.example: {env_name}={value}, the default is {expected}"
 
 
@@ -440,7 +463,8 @@ def test_compose_defaults_of_settings_are_loracity_defaults() -> None:
         name = match["braced"] or match["bare"]
         if name in SETTING_NAMES and (match["op"] or "").endswith("-"):
             assert match["default"] == documented[name], (
-                f"{match.group(0)}: loracity's default is {documented[name]}")
+                f"{match.group(0)}: loracity's default is {documented[name]}"
+            )
 
 
 def test_passed_through_settings_are_settings() -> None:
@@ -459,7 +483,8 @@ def test_no_usable_default_secret() -> None:
         if _SECRET.search(name):
             op = match["op"] or ""
             assert not (op.endswith("-") and match["default"]), (
-                f"${{{name}}} has a default secret: {match.group(0)}")
+                f"${{{name}}} has a default secret: {match.group(0)}"
+            )
     for name, service in raw["services"].items():
         env = service.get("environment") or {}
         for key, value in env.items():
@@ -468,14 +493,19 @@ def test_no_usable_default_secret() -> None:
     secrets = {k: v for k, v in _env_file(ENV_EXAMPLE).items() if _SECRET.search(k)}
     assert secrets
     assert all(v == "" for v in secrets.values()), (
-        f".env.example must leave every secret empty: {secrets}")
+        f".env.example must leave every secret empty: {secrets}"
+    )
 
 
 def test_compose_stops_without_the_secrets() -> None:
     missing: list[str] = []
     _interpolate(_raw(), env={}, missing=missing)
-    assert set(missing) == {"POSTGRES_PASSWORD", "MQTT_PASSWORD", "GRAFANA_ADMIN_PASSWORD",
-                            "LORACITY_READONLY_PASSWORD"}
+    assert set(missing) == {
+        "POSTGRES_PASSWORD",
+        "MQTT_PASSWORD",
+        "GRAFANA_ADMIN_PASSWORD",
+        "LORACITY_READONLY_PASSWORD",
+    }
     # .env.example as it comes (secrets empty) does not start either.
     missing.clear()
     _interpolate(_raw(), env=_env_file(ENV_EXAMPLE), missing=missing)
@@ -488,8 +518,10 @@ def test_demo_env_starts_the_demo_and_nothing_is_missing() -> None:
     missing: list[str] = []
     _interpolate(_raw(), env=demo, missing=missing)
     assert missing == []
-    assert all(demo.get(f"{kind}_BIND", "127.0.0.1") == "127.0.0.1"
-               for kind in ("POSTGRES", "MOSQUITTO", "METRICS", "API", "GRAFANA", "EMQX"))
+    assert all(
+        demo.get(f"{kind}_BIND", "127.0.0.1") == "127.0.0.1"
+        for kind in ("POSTGRES", "MOSQUITTO", "METRICS", "API", "GRAFANA", "EMQX")
+    )
 
 
 def test_anonymous_mqtt_only_in_the_demo() -> None:
@@ -499,15 +531,18 @@ def test_anonymous_mqtt_only_in_the_demo() -> None:
     assert _env_file(ENV_EXAMPLE)["MOSQUITTO_ALLOW_ANONYMOUS"] == "false"
     assert _env_file(DEMO_ENV)["MOSQUITTO_ALLOW_ANONYMOUS"] == "true"
     assert "allow_anonymous" not in _mosquitto_directives(), (
-        "mosquitto.conf must leave access to start.sh")
+        "mosquitto.conf must leave access to start.sh"
+    )
 
 
 def test_container_shell_variables_are_escaped() -> None:
     # Healthchecks and entry points run a shell inside the container: a single $ there would be
     # replaced by compose (with the host's value, or nothing) before the container sees it.
     for name, service in _raw()["services"].items():
-        commands = [*((service.get("healthcheck") or {}).get("test") or []),
-                    *(service.get("entrypoint") or [])]
+        commands = [
+            *((service.get("healthcheck") or {}).get("test") or []),
+            *(service.get("entrypoint") or []),
+        ]
         for part in commands:
             unescaped = [m.group(0) for m in _references(part)]
             assert unescaped == [], f"{name}: write $$ for the container's {unescaped}"
@@ -548,8 +583,10 @@ def test_environment_is_valid_configuration(
 
 
 def test_database_url_follows_the_database_service() -> None:
-    doc = _load(COMPOSE_FILE.read_text(encoding="utf-8"),
-                env={**_filled_env(), "POSTGRES_PASSWORD": "s3cret"})
+    doc = _load(
+        COMPOSE_FILE.read_text(encoding="utf-8"),
+        env={**_filled_env(), "POSTGRES_PASSWORD": "s3cret"},
+    )
     services = _services(doc)
     database = _environment(services["timescaledb"])
     assert database["POSTGRES_PASSWORD"] == "s3cret"
@@ -571,12 +608,16 @@ def test_loracity_services_log_in_to_a_broker_of_the_stack() -> None:
         parts = urlsplit(_environment(service)["LORACITY_MQTT_URL"])
         assert parts.hostname in {"mosquitto", "emqx1", "emqx2"}, name
         assert parts.port in listeners, name
-        assert (parts.username, parts.password) == (broker["MQTT_USERNAME"],
-                                                     broker["MQTT_PASSWORD"]), name
+        assert (parts.username, parts.password) == (
+            broker["MQTT_USERNAME"],
+            broker["MQTT_PASSWORD"],
+        ), name
     for node in ("emqx1", "emqx2"):
         env = _environment(services[node])
-        assert (env["MQTT_USERNAME"], env["MQTT_PASSWORD"]) == (broker["MQTT_USERNAME"],
-                                                                broker["MQTT_PASSWORD"])
+        assert (env["MQTT_USERNAME"], env["MQTT_PASSWORD"]) == (
+            broker["MQTT_USERNAME"],
+            broker["MQTT_PASSWORD"],
+        )
 
 
 def test_ingest_metrics_are_reachable_from_outside_the_container() -> None:
@@ -667,8 +708,10 @@ def test_scale_replicas_share_one_subscription_with_their_own_sessions() -> None
     groups = {env["LORACITY_MQTT_SHARED_GROUP"] for env in replicas.values()}
     assert len(groups) == 1, f"replicas must share one group: {groups}"
     assert all(groups), "the shared group must have a name"
-    ids = [env["LORACITY_MQTT_CLIENT_ID"] for env in [*replicas.values(),
-                                                      _environment(services["ingest"])]]
+    ids = [
+        env["LORACITY_MQTT_CLIENT_ID"]
+        for env in [*replicas.values(), _environment(services["ingest"])]
+    ]
     assert len(set(ids)) == len(ids), f"client ids must differ (the broker keeps sessions): {ids}"
     hosts = {urlsplit(env["LORACITY_MQTT_URL"]).hostname for env in replicas.values()}
     assert hosts == {"emqx1", "emqx2"}, "one replica per EMQX node"
@@ -726,7 +769,8 @@ def test_grafana_provisioning_finds_what_compose_provides() -> None:
         for provider in doc.get("providers") or []:
             folder = (provider.get("options") or {}).get("path", "").rstrip("/")
             assert any(folder == t or folder.startswith(t + "/") for t in targets), (
-                f"{path.relative_to(REPO)}: provider path {folder} is not mounted")
+                f"{path.relative_to(REPO)}: provider path {folder} is not mounted"
+            )
 
 
 # --- mosquitto.conf --------------------------------------------------------------------------
@@ -736,7 +780,8 @@ def test_broker_keeps_everything_for_ingest() -> None:
     directives = _mosquitto_directives()
     queued = int(directives["max_queued_messages"][-1])
     assert queued == 0 or queued >= 1_000_000, (
-        f"max_queued_messages {queued} drops uplinks while ingest is away")
+        f"max_queued_messages {queued} drops uplinks while ingest is away"
+    )
     assert directives["persistence"] == ["true"]
     assert directives["persistence_location"]
     # QoS 0 publishers (the TTN bridge, ChirpStack by default) need it to be queued for ingest.
@@ -767,8 +812,10 @@ def test_mosquitto_mounts_this_config_and_starts_through_start_sh() -> None:
     assert "-c /mosquitto/config/mosquitto.conf" in start
 
 
-@pytest.mark.skipif(shutil.which("mosquitto") is None or shutil.which("mosquitto_passwd") is None,
-                    reason="needs the mosquitto and mosquitto_passwd binaries on this machine")
+@pytest.mark.skipif(
+    shutil.which("mosquitto") is None or shutil.which("mosquitto_passwd") is None,
+    reason="needs the mosquitto and mosquitto_passwd binaries on this machine",
+)
 @pytest.mark.parametrize("anonymous", ["false", "true"])
 def test_broker_config_lets_in_whom_start_sh_allows(anonymous: str) -> None:
     """Run deploy/mosquitto/start.sh and mosquitto.conf with the local Mosquitto, their paths
@@ -793,20 +840,27 @@ def test_broker_config_lets_in_whom_start_sh_allows(anonymous: str) -> None:
         (root / "mosquitto.conf").write_text(conf, encoding="utf-8")
         start = MOSQUITTO_START.read_text(encoding="utf-8").replace("/mosquitto/", f"{root}/")
         # The image's entry point is not here: run the broker directly.
-        start = start.replace(f"exec /docker-entrypoint.sh /usr/sbin/mosquitto -c {root}/config/",
-                              f"exec mosquitto -c {root}/")
+        start = start.replace(
+            f"exec /docker-entrypoint.sh /usr/sbin/mosquitto -c {root}/config/",
+            f"exec mosquitto -c {root}/",
+        )
         if os.geteuid() == 0:
             shutil.chown(root / "data", user="mosquitto", group="mosquitto")
         else:
-            start = start.replace("chown -R mosquitto:mosquitto", "chown -R \"$(id -u)\"")
+            start = start.replace("chown -R mosquitto:mosquitto", 'chown -R "$(id -u)"')
         script = root / "start.sh"
         script.write_text(start, encoding="utf-8")
-        env = {**os.environ, "MQTT_USERNAME": "loracity", "MQTT_PASSWORD": "s3cret-pw",
-               "MOSQUITTO_ALLOW_ANONYMOUS": anonymous}
+        env = {
+            **os.environ,
+            "MQTT_USERNAME": "loracity",
+            "MQTT_PASSWORD": "s3cret-pw",
+            "MOSQUITTO_ALLOW_ANONYMOUS": anonymous,
+        }
         log = root / "broker.log"
         with log.open("wb") as output:
-            broker = subprocess.Popen(["sh", str(script)], env=env, stdout=output,
-                                      stderr=subprocess.STDOUT)
+            broker = subprocess.Popen(
+                ["sh", str(script)], env=env, stdout=output, stderr=subprocess.STDOUT
+            )
 
         def connects(username: str | None, password: str | None) -> bool:
             assert broker is not None
@@ -847,7 +901,8 @@ def test_broker_config_lets_in_whom_start_sh_allows(anonymous: str) -> None:
 
 def test_image_runs_the_loracity_console_script() -> None:
     scripts = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"][
-        "scripts"]
+        "scripts"
+    ]
     final = dict(_dockerfile_stages()[-1])
     assert json.loads(final["ENTRYPOINT"]) == ["loracity"]
     assert "loracity" in scripts
@@ -876,35 +931,57 @@ def test_image_is_multi_stage_and_ships_no_sources() -> None:
     copies = [args for instruction, args in final if instruction == "COPY"]
     assert copies, "the runtime stage copies nothing"
     assert all(args.startswith("--from=") for args in copies), (
-        f"the runtime stage copies from the build context: {copies}")
+        f"the runtime stage copies from the build context: {copies}"
+    )
     runs = " ".join(args for instruction, args in final if instruction == "RUN")
     assert "pip install" not in runs, "install in the build stage"
     # Not editable: the package data must be inside the venv, not in sources left behind.
-    assert not any("pip install" in args and " -e" in args
-                   for stage in stages for instruction, args in stage if instruction == "RUN")
+    assert not any(
+        "pip install" in args and " -e" in args
+        for stage in stages
+        for instruction, args in stage
+        if instruction == "RUN"
+    )
 
 
 def test_image_installs_the_project_without_pip_cache() -> None:
-    runs = [args for stage in _dockerfile_stages() for instruction, args in stage
-            if instruction == "RUN" and "pip install" in args]
+    runs = [
+        args
+        for stage in _dockerfile_stages()
+        for instruction, args in stage
+        if instruction == "RUN" and "pip install" in args
+    ]
     assert any(re.search(r"pip install --no-cache-dir \.(\s|$)", run) for run in runs), runs
 
 
 def test_build_context_has_the_package_and_nothing_private() -> None:
     pyproject = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
     packages = pyproject["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"]
-    needed = ["pyproject.toml", pyproject["project"]["readme"],
-              *(f"{p}/__init__.py" for p in packages)]
+    needed = [
+        "pyproject.toml",
+        pyproject["project"]["readme"],
+        *(f"{p}/__init__.py" for p in packages),
+    ]
     kept_out = [p for p in needed if _dockerignored(p)]
     assert kept_out == [], f".dockerignore leaves out what the build needs: {kept_out}"
-    for private in (".env", "deploy/.env", "loracity/.env", ".venv/bin/python", ".git/config",
-                    "storage/__pycache__/migrate.cpython-311.pyc", "tests/conftest.py"):
+    for private in (
+        ".env",
+        "deploy/.env",
+        "loracity/.env",
+        ".venv/bin/python",
+        ".git/config",
+        "storage/__pycache__/migrate.cpython-311.pyc",
+        "tests/conftest.py",
+    ):
         assert _dockerignored(private), f"{private} would be sent to the Docker build"
 
 
 def test_readonly_password_reaches_only_migrate_and_grafana() -> None:
-    holders = {name for name, service in _services().items()
-               if "LORACITY_READONLY_PASSWORD" in _environment(service)}
+    holders = {
+        name
+        for name, service in _services().items()
+        if "LORACITY_READONLY_PASSWORD" in _environment(service)
+    }
     assert holders == {"migrate", "grafana"}
     migrate, grafana = (_environment(_services()[n]) for n in ("migrate", "grafana"))
     assert migrate["LORACITY_READONLY_PASSWORD"] == grafana["LORACITY_READONLY_PASSWORD"]

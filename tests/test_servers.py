@@ -296,7 +296,11 @@ class _Client:
     """A paho client running its network loop in the background, recording what it receives."""
 
     def __init__(
-        self, url: str, *, client_id: str | None = None, clean: bool = True,
+        self,
+        url: str,
+        *,
+        client_id: str | None = None,
+        clean: bool = True,
         protocol: MQTTProtocolVersion = paho.MQTTv311,
     ) -> None:
         endpoint = MqttEndpoint.parse(url)
@@ -317,7 +321,11 @@ class _Client:
         _eventually(lambda: bool(self.connack), timeout=10, what="CONNACK")
 
     def _on_connect(
-        self, _c: paho.Client, _u: object, _f: paho.ConnectFlags, rc: ReasonCode,
+        self,
+        _c: paho.Client,
+        _u: object,
+        _f: paho.ConnectFlags,
+        rc: ReasonCode,
         _p: Properties | None,
     ) -> None:
         self.connack.append(rc)
@@ -477,9 +485,7 @@ def test_shared_subscriptions_marker_runs_where_the_run_broker_splits_load(
     for member in members:
         member.subscribe(f"$share/ingest/{unique_topic_prefix}/+")
     mqtt_clients(mqtt_url).publish_all(f"{unique_topic_prefix}/up", [b"a", b"b", b"c", b"d"])
-    _eventually(
-        lambda: sum(len(m.received) for m in members) >= 4, timeout=10, what="4 deliveries"
-    )
+    _eventually(lambda: sum(len(m.received) for m in members) >= 4, timeout=10, what="4 deliveries")
     assert sorted(p for m in members for _, p in m.received) == [b"a", b"b", b"c", b"d"]
 
 
@@ -549,8 +555,12 @@ def _run_child(how: str) -> tuple[int, int, str]:
     pg_rung, mqtt_rung = _child_process_rungs()
     out = subprocess.run(
         [sys.executable, "-c", _CHILD, pg_rung, mqtt_rung, how],
-        capture_output=True, text=True, timeout=120, check=True,
-        cwd=Path(__file__).parents[1], env={**os.environ, "PYTHONWARNINGS": "error"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+        cwd=Path(__file__).parents[1],
+        env={**os.environ, "PYTHONWARNINGS": "error"},
     ).stdout
     pg_port, mqtt_port = out.split()
     return int(pg_port), int(mqtt_port), mqtt_rung

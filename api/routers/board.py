@@ -124,8 +124,17 @@ async def board_qr(request: Request, settings: SettingsDep) -> Response:
     """An SVG QR code of the board's public address (``LORACITY_PUBLIC_URL``)."""
     code = segno.make(public_url(request=request, settings=settings), error="m")
     buffer = io.BytesIO()
-    code.save(buffer, kind="svg", scale=4, dark="#000000", light="#ffffff", border=2,
-              xmldecl=False, svgclass=None, lineclass=None)
+    code.save(
+        buffer,
+        kind="svg",
+        scale=4,
+        dark="#000000",
+        light="#ffffff",
+        border=2,
+        xmldecl=False,
+        svgclass=None,
+        lineclass=None,
+    )
     svg = buffer.getvalue()
     return Response(
         svg, media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=300"}

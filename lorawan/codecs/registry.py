@@ -223,8 +223,9 @@ class CodecRegistry:
         (``brand_id``/``model_id``, as in the uplink message); a ChirpStack ``device_profile``
         name, mapped in configuration or equal to a device type name (both case-insensitive).
         """
-        name = self._resolve_name(device_type=device_type, version_ids=version_ids,
-                                  device_profile=device_profile)
+        name = self._resolve_name(
+            device_type=device_type, version_ids=version_ids, device_profile=device_profile
+        )
         return self._codecs[name] if name is not None else None
 
     def decodes_locally(
@@ -236,12 +237,16 @@ class CodecRegistry:
     ) -> bool:
         """Whether the resolved device type asks to be decoded by loracity even when the
         network server sent a decoded payload (``decode_locally: true`` in configuration)."""
-        name = self._resolve_name(device_type=device_type, version_ids=version_ids,
-                                  device_profile=device_profile)
+        name = self._resolve_name(
+            device_type=device_type, version_ids=version_ids, device_profile=device_profile
+        )
         return name in self._local
 
     def _resolve_name(
-        self, *, device_type: str | None, version_ids: Mapping[str, Any] | None,
+        self,
+        *,
+        device_type: str | None,
+        version_ids: Mapping[str, Any] | None,
         device_profile: str | None,
     ) -> str | None:
         if device_type is not None and device_type in self._codecs:
@@ -345,8 +350,9 @@ def _build(*, natives: Mapping[str, Codec], config: _Config, path: Path) -> Code
         version_ids=version_ids,
         device_profiles=config.device_profiles,
         owned=owned,
-        decode_locally=[name for name, entry in config.device_types.items()
-                        if entry.decode_locally],
+        decode_locally=[
+            name for name, entry in config.device_types.items() if entry.decode_locally
+        ],
     )
 
 

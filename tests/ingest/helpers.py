@@ -46,48 +46,81 @@ class Scope:
 
     @property
     def topics(self) -> str:
-        return (f"v3/{self.ttn_app}/devices/+/up,v3/{self.ttn_app}/devices/+/join,"
-                f"application/{self.app}/device/+/event/up,"
-                f"application/{self.app}/device/+/event/status,"
-                f"application/{self.app}/device/+/event/join")
+        return (
+            f"v3/{self.ttn_app}/devices/+/up,v3/{self.ttn_app}/devices/+/join,"
+            f"application/{self.app}/device/+/event/up,"
+            f"application/{self.app}/device/+/event/status,"
+            f"application/{self.app}/device/+/event/join"
+        )
 
-    def ttn_up(self, *, dev: int, f_cnt: int, when: datetime, temperature: float = 21.5,
-               gateway: str = "gw-square", extra: dict[str, Any] | None = None,
-               ) -> tuple[str, bytes]:
+    def ttn_up(
+        self,
+        *,
+        dev: int,
+        f_cnt: int,
+        when: datetime,
+        temperature: float = 21.5,
+        gateway: str = "gw-square",
+        extra: dict[str, Any] | None = None,
+    ) -> tuple[str, bytes]:
         dev_eui = f"{0x70B3D57ED0000000 + dev:016X}"
-        decoded: dict[str, Any] = {"temperature": temperature, "humidity": 55.0,
-                                   "status": "ok"}
+        decoded: dict[str, Any] = {"temperature": temperature, "humidity": 55.0, "status": "ok"}
         up: dict[str, Any] = {
-            "f_port": 2, "frm_payload": base64.b64encode(bytes([dev % 256, f_cnt % 256])).decode(),
+            "f_port": 2,
+            "frm_payload": base64.b64encode(bytes([dev % 256, f_cnt % 256])).decode(),
             "decoded_payload": decoded,
-            "rx_metadata": [{"gateway_ids": {"gateway_id": gateway, "eui": "B827EBFFFE000001"},
-                             "rssi": -97, "snr": 7.25,
-                             "location": {"latitude": 52.52, "longitude": 13.405}}],
-            "settings": {"data_rate": {"lora": {"bandwidth": 125000, "spreading_factor": 9}},
-                         "frequency": "868100000"},
+            "rx_metadata": [
+                {
+                    "gateway_ids": {"gateway_id": gateway, "eui": "B827EBFFFE000001"},
+                    "rssi": -97,
+                    "snr": 7.25,
+                    "location": {"latitude": 52.52, "longitude": 13.405},
+                }
+            ],
+            "settings": {
+                "data_rate": {"lora": {"bandwidth": 125000, "spreading_factor": 9}},
+                "frequency": "868100000",
+            },
             "consumed_airtime": "0.185344s",
             "received_at": rfc3339(when),
         }
         if f_cnt:
             up["f_cnt"] = f_cnt
-        msg = {"end_device_ids": {"device_id": f"sensor-{dev}",
-                                  "application_ids": {"application_id": self.app},
-                                  "dev_eui": dev_eui},
-               "received_at": rfc3339(when), "uplink_message": up, **(extra or {})}
+        msg = {
+            "end_device_ids": {
+                "device_id": f"sensor-{dev}",
+                "application_ids": {"application_id": self.app},
+                "dev_eui": dev_eui,
+            },
+            "received_at": rfc3339(when),
+            "uplink_message": up,
+            **(extra or {}),
+        }
         return f"v3/{self.ttn_app}/devices/sensor-{dev}/up", orjson.dumps(msg)
 
-    def chirpstack_up(self, *, dev: int, f_cnt: int, when: datetime,
-                      co2: float = 640.0) -> tuple[str, bytes]:
+    def chirpstack_up(
+        self, *, dev: int, f_cnt: int, when: datetime, co2: float = 640.0
+    ) -> tuple[str, bytes]:
         dev_eui = f"{0xA84041000000000 + dev:016x}"
         msg: dict[str, Any] = {
-            "deduplicationId": str(uuid.uuid4()), "time": rfc3339(when),
-            "deviceInfo": {"tenantName": "city", "applicationId": self.app,
-                           "applicationName": "air", "deviceProfileName": "AM308",
-                           "deviceName": f"air-{dev}", "devEui": dev_eui},
-            "fPort": 85, "data": "AQI=", "object": {"co2": co2, "temperature": 19.0},
+            "deduplicationId": str(uuid.uuid4()),
+            "time": rfc3339(when),
+            "deviceInfo": {
+                "tenantName": "city",
+                "applicationId": self.app,
+                "applicationName": "air",
+                "deviceProfileName": "AM308",
+                "deviceName": f"air-{dev}",
+                "devEui": dev_eui,
+            },
+            "fPort": 85,
+            "data": "AQI=",
+            "object": {"co2": co2, "temperature": 19.0},
             "rxInfo": [{"gatewayId": "0016c001f153a14c", "rssi": -80, "snr": 9.5}],
-            "txInfo": {"frequency": 867100000,
-                       "modulation": {"lora": {"bandwidth": 125000, "spreadingFactor": 7}}},
+            "txInfo": {
+                "frequency": 867100000,
+                "modulation": {"lora": {"bandwidth": 125000, "spreadingFactor": 7}},
+            },
         }
         if f_cnt:
             msg["fCnt"] = f_cnt
@@ -95,17 +128,28 @@ class Scope:
 
     def chirpstack_status(self, *, dev: int, when: datetime) -> tuple[str, bytes]:
         dev_eui = f"{0xA84041000000000 + dev:016x}"
-        msg = {"deduplicationId": str(uuid.uuid4()), "time": rfc3339(when),
-               "deviceInfo": {"applicationId": self.app, "applicationName": "air",
-                              "deviceName": f"air-{dev}", "devEui": dev_eui},
-               "margin": 10, "batteryLevel": 88.5}
+        msg = {
+            "deduplicationId": str(uuid.uuid4()),
+            "time": rfc3339(when),
+            "deviceInfo": {
+                "applicationId": self.app,
+                "applicationName": "air",
+                "deviceName": f"air-{dev}",
+                "devEui": dev_eui,
+            },
+            "margin": 10,
+            "batteryLevel": 88.5,
+        }
         return f"application/{self.app}/device/{dev_eui}/event/status", orjson.dumps(msg)
 
     def stream(self, *, count: int, devices: int = 50) -> list[tuple[str, bytes]]:
         """``count`` distinct TTN uplinks spread over ``devices`` devices."""
-        return [self.ttn_up(dev=i % devices, f_cnt=i // devices + 1,
-                            when=BASE_TIME + timedelta(seconds=i))
-                for i in range(count)]
+        return [
+            self.ttn_up(
+                dev=i % devices, f_cnt=i // devices + 1, when=BASE_TIME + timedelta(seconds=i)
+            )
+            for i in range(count)
+        ]
 
 
 def publish(*, mqtt_url: str, messages: Iterable[tuple[str, bytes]], window: int = 100) -> int:
@@ -124,8 +168,9 @@ def publish(*, mqtt_url: str, messages: Iterable[tuple[str, bytes]], window: int
     return n
 
 
-def wait_until(predicate: Callable[[], bool], *, timeout: float, what: str,
-               interval: float = 0.1) -> None:
+def wait_until(
+    predicate: Callable[[], bool], *, timeout: float, what: str, interval: float = 0.1
+) -> None:
     """Poll ``predicate`` until it holds; fail the test with ``what`` otherwise."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -145,27 +190,48 @@ def scalar(database_url: str, query: str, params: Sequence[Any] = ()) -> Any:
 class IngestProcess:
     """``loracity ingest`` as a real subprocess (so tests can kill -9 it)."""
 
-    def __init__(self, *, database_url: str, mqtt_url: str, topics: str, client_id: str,
-                 tmp_path: Path, extra_env: dict[str, str] | None = None) -> None:
-        self.env = {**os.environ, "LORACITY_DATABASE_URL": database_url,
-                    "LORACITY_MQTT_URL": mqtt_url, "LORACITY_MQTT_TOPICS": topics,
-                    "LORACITY_MQTT_CLIENT_ID": client_id, "LORACITY_METRICS_PORT": "0",
-                    "LORACITY_LOG_FORMAT": "text", "LORACITY_BATCH_SIZE": "2000",
-                    # One process unless a test asks for workers: its tests read one log.
-                    "LORACITY_INGEST_WORKERS": "1",
-                    **(extra_env or {})}
+    def __init__(
+        self,
+        *,
+        database_url: str,
+        mqtt_url: str,
+        topics: str,
+        client_id: str,
+        tmp_path: Path,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
+        self.env = {
+            **os.environ,
+            "LORACITY_DATABASE_URL": database_url,
+            "LORACITY_MQTT_URL": mqtt_url,
+            "LORACITY_MQTT_TOPICS": topics,
+            "LORACITY_MQTT_CLIENT_ID": client_id,
+            "LORACITY_METRICS_PORT": "0",
+            "LORACITY_LOG_FORMAT": "text",
+            "LORACITY_BATCH_SIZE": "2000",
+            # One process unless a test asks for workers: its tests read one log.
+            "LORACITY_INGEST_WORKERS": "1",
+            **(extra_env or {}),
+        }
         self.log_path = tmp_path / f"ingest-{client_id}-{uuid.uuid4().hex[:6]}.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> IngestProcess:
         self._log = self.log_path.open("ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "loracity", "ingest"], env=self.env,
-                                     stdout=self._log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "loracity", "ingest"],
+            env=self.env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
         return self
 
     def wait_subscribed(self, timeout: float = 30) -> None:
-        wait_until(lambda: "subscribed to" in self.log(), timeout=timeout,
-                   what=f"ingest to subscribe; log:\n{self.log()}")
+        wait_until(
+            lambda: "subscribed to" in self.log(),
+            timeout=timeout,
+            what=f"ingest to subscribe; log:\n{self.log()}",
+        )
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -216,8 +282,10 @@ class StopSummary:
     acknowledged: int
 
 
-_STOPPED = re.compile(r"ingest stopped: (\d+) stored, (\d+) duplicates, (\d+) dead letters"
-                      r" \((\d+) messages received, (\d+) acknowledged\)")
+_STOPPED = re.compile(
+    r"ingest stopped: (\d+) stored, (\d+) duplicates, (\d+) dead letters"
+    r" \((\d+) messages received, (\d+) acknowledged\)"
+)
 
 
 def stop_summary(log: str) -> StopSummary:
@@ -246,13 +314,18 @@ def stored_frame_keys(database_url: str) -> set[tuple[str, int]]:
         return {(r[0], int(r[1])) for r in conn.execute("SELECT dev_eui, f_cnt FROM uplinks")}
 
 
-def take_session(*, mqtt_url: str, client_id: str, quiet_s: float = 2.0,
-                 timeout: float = 60) -> list[bytes]:
+def take_session(
+    *, mqtt_url: str, client_id: str, quiet_s: float = 2.0, timeout: float = 60
+) -> list[bytes]:
     """Resume ``client_id``'s persistent session, take every message the broker still holds
     for it (acknowledging them) until none comes for ``quiet_s``, then end the session."""
     ep = MqttEndpoint.parse(mqtt_url)
-    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id=client_id,
-                         protocol=mqtt.MQTTv311, clean_session=False)
+    client = mqtt.Client(
+        callback_api_version=CallbackAPIVersion.VERSION2,
+        client_id=client_id,
+        protocol=mqtt.MQTTv311,
+        clean_session=False,
+    )
     got: list[bytes] = []
     last = [time.monotonic()]
     connected = threading.Event()
@@ -275,8 +348,12 @@ def take_session(*, mqtt_url: str, client_id: str, quiet_s: float = 2.0,
         client.disconnect()
         client.loop_stop()
     # End the session so the broker keeps nothing for it.
-    cleaner = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id=client_id,
-                          protocol=mqtt.MQTTv311, clean_session=True)
+    cleaner = mqtt.Client(
+        callback_api_version=CallbackAPIVersion.VERSION2,
+        client_id=client_id,
+        protocol=mqtt.MQTTv311,
+        clean_session=True,
+    )
     cleaner.connect(ep.host, ep.port)
     cleaner.loop(timeout=0.5)
     cleaner.disconnect()

@@ -30,11 +30,18 @@ class Running:
 
     def __init__(self, *, database_url: str, mqtt_url: str, scope: Scope) -> None:
         self.client_id = f"ingest-ack-{uuid.uuid4().hex[:8]}"
-        settings = default_settings().model_copy(update={
-            "database_url": database_url, "mqtt_url": mqtt_url, "mqtt_client_id": self.client_id,
-            "mqtt_topics": tuple(scope.topics.split(",")), "batch_size": 100})
-        self.service = IngestService(options=ingest_options(settings=settings),
-                                     metrics=IngestMetrics())
+        settings = default_settings().model_copy(
+            update={
+                "database_url": database_url,
+                "mqtt_url": mqtt_url,
+                "mqtt_client_id": self.client_id,
+                "mqtt_topics": tuple(scope.topics.split(",")),
+                "batch_size": 100,
+            }
+        )
+        self.service = IngestService(
+            options=ingest_options(settings=settings), metrics=IngestMetrics()
+        )
         self.stop = threading.Event()
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, daemon=True)

@@ -20,24 +20,47 @@ from tests.ingest.helpers import IngestProcess, scalar, wait_until
 @pytest.mark.slow
 @pytest.mark.parametrize("scenario", ["meetup", "bus-line"])
 def test_stored_rows_equal_what_the_simulator_sent(
-    scenario: str, database_url: str, mqtt_url: str, unique_topic_prefix: str, tmp_path: Path,
+    scenario: str,
+    database_url: str,
+    mqtt_url: str,
+    unique_topic_prefix: str,
+    tmp_path: Path,
 ) -> None:
     migrate(database_url=database_url)
     with psycopg.connect(database_url) as conn:
         register_scenario_devices(conn=conn, scenario=load_scenario(source=scenario))
     prefix = unique_topic_prefix
-    topics = ",".join(f"{prefix}/{t}" for t in (
-        "v3/+/devices/+/up", "application/+/device/+/event/up"))
-    ingest = IngestProcess(database_url=database_url, mqtt_url=mqtt_url, topics=topics,
-                           client_id=f"e2e-{uuid.uuid4().hex[:8]}", tmp_path=tmp_path).start()
+    topics = ",".join(
+        f"{prefix}/{t}" for t in ("v3/+/devices/+/up", "application/+/device/+/event/up")
+    )
+    ingest = IngestProcess(
+        database_url=database_url,
+        mqtt_url=mqtt_url,
+        topics=topics,
+        client_id=f"e2e-{uuid.uuid4().hex[:8]}",
+        tmp_path=tmp_path,
+    ).start()
     try:
         ingest.wait_subscribed()
-        faults = Faults(loss=0.05, duplicate=0.1, corrupt=0.03, malformed=0.02, late=0.05,
-                        fcnt_reset=0.01, fcnt_wrap=True)
+        faults = Faults(
+            loss=0.05,
+            duplicate=0.1,
+            corrupt=0.03,
+            malformed=0.02,
+            late=0.05,
+            fcnt_reset=0.01,
+            fcnt_wrap=True,
+        )
         end = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
-        report = backfill_scenario(scenario=scenario, mqtt_url=mqtt_url,
-                                   start=end - timedelta(hours=4), end=end, seed=7,
-                                   faults=faults, topic_prefix=prefix)
+        report = backfill_scenario(
+            scenario=scenario,
+            mqtt_url=mqtt_url,
+            start=end - timedelta(hours=4),
+            end=end,
+            seed=7,
+            faults=faults,
+            topic_prefix=prefix,
+        )
         t = report.totals
         assert t.uplinks > 100
         assert t.duplicates > 0
@@ -45,14 +68,20 @@ def test_stored_rows_equal_what_the_simulator_sent(
         assert t.malformed > 0
         # A corrupt frame is still a frame: stored raw (re-decodable) and dead-lettered.
         expected_frames = t.uplinks + t.corrupt
+
         def stored() -> tuple[int, int]:
-            return (scalar(database_url, "SELECT count(*) FROM uplinks"),
-                    scalar(database_url, "SELECT count(*) FROM dead_letters"))
+            return (
+                scalar(database_url, "SELECT count(*) FROM uplinks"),
+                scalar(database_url, "SELECT count(*) FROM dead_letters"),
+            )
 
         expected = (expected_frames, t.corrupt + t.malformed)
         try:
-            wait_until(lambda: stored() == expected, timeout=60,
-                       what=f"(uplinks, dead letters) == {expected}")
+            wait_until(
+                lambda: stored() == expected,
+                timeout=60,
+                what=f"(uplinks, dead letters) == {expected}",
+            )
         except AssertionError as exc:
             raise AssertionError(f"{exc}; stored {stored()}; sent {t}") from None
         assert ingest.terminate() == 0
@@ -63,17 +92,21 @@ def test_stored_rows_equal_what_the_simulator_sent(
             "SELECT count(*) FROM uplinks WHERE decoded IS NOT NULL AND decoded_by IS NOT NULL"
         ).fetchone()
         assert decoded == (t.uplinks,)
-        per_device = dict(conn.execute(
-            "SELECT dev_eui, count(*) FROM uplinks WHERE decoded_by IS NOT NULL GROUP BY 1"
-        ).fetchall())
+        per_device = dict(
+            conn.execute(
+                "SELECT dev_eui, count(*) FROM uplinks WHERE decoded_by IS NOT NULL GROUP BY 1"
+            ).fetchall()
+        )
         sent = {eui: c.uplinks for eui, c in report.by_dev_eui().items() if c.uplinks}
         assert per_device == sent
-        reasons = dict(conn.execute(
-            "SELECT reason, count(*) FROM dead_letters GROUP BY 1").fetchall())
+        reasons = dict(
+            conn.execute("SELECT reason, count(*) FROM dead_letters GROUP BY 1").fetchall()
+        )
         assert reasons.get("codec_error") == t.corrupt
         assert sum(reasons.values()) == t.corrupt + t.malformed
         negative = conn.execute(
             "SELECT count(*) FROM measurements WHERE quantity IN"
             " ('people_in', 'people_out', 'occupancy', 'passengers_boarding',"
-            " 'passengers_alighting') AND value < 0").fetchone()
+            " 'passengers_alighting') AND value < 0"
+        ).fetchone()
         assert negative == (0,)

@@ -7,8 +7,16 @@ import pytest
 
 from storage.migrate import TimescaleOptions, ensure_database, migrate
 
-TABLES = {"devices", "gateways", "uplinks", "receptions", "measurements", "device_events",
-          "dead_letters", "counter_state"}
+TABLES = {
+    "devices",
+    "gateways",
+    "uplinks",
+    "receptions",
+    "measurements",
+    "device_events",
+    "dead_letters",
+    "counter_state",
+}
 CORE = [
     "0001_core.sql",
     "0002_people_flow.sql",
@@ -23,8 +31,10 @@ CORE = [
 
 def _tables(url: str) -> set[str]:
     with psycopg.connect(url) as conn:
-        return {r[0] for r in conn.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+        return {
+            r[0]
+            for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        }
 
 
 def test_migrate_twice_is_a_no_op_and_keeps_data(database_url: str) -> None:
@@ -57,8 +67,11 @@ def _dbname(url: str) -> str:
 
 
 def test_readonly_role_reads_but_cannot_write(database_url: str) -> None:
-    report = migrate(database_url=database_url, readonly_role="loracity_reader_test",
-                     timescale=TimescaleOptions(use_timescaledb=False))
+    report = migrate(
+        database_url=database_url,
+        readonly_role="loracity_reader_test",
+        timescale=TimescaleOptions(use_timescaledb=False),
+    )
     assert report.readonly_role == "loracity_reader_test"
     with psycopg.connect(database_url) as conn:
         conn.execute("SET ROLE loracity_reader_test")
@@ -69,26 +82,37 @@ def test_readonly_role_reads_but_cannot_write(database_url: str) -> None:
 
 @pytest.mark.timescaledb
 def test_timescaledb_hypertables_and_policies(database_url: str) -> None:
-    report = migrate(database_url=database_url,
-                     timescale=TimescaleOptions(compress_after_days=3, retention_days=400))
+    report = migrate(
+        database_url=database_url,
+        timescale=TimescaleOptions(compress_after_days=3, retention_days=400),
+    )
     assert report.timescaledb, report.timescaledb_reason
     assert "timescaledb/0001_hypertables.sql" in report.applied
     with psycopg.connect(database_url) as conn:
-        hypertables = {r[0] for r in conn.execute(
-            "SELECT hypertable_name FROM timescaledb_information.hypertables")}
+        hypertables = {
+            r[0]
+            for r in conn.execute("SELECT hypertable_name FROM timescaledb_information.hypertables")
+        }
         assert hypertables == {"uplinks", "receptions", "measurements", "device_events"}
-        jobs = {(r[0], r[1], str(r[2])) for r in conn.execute(
-            "SELECT proc_name, hypertable_name, config->>COALESCE("
-            " CASE WHEN proc_name = 'policy_compression' THEN 'compress_after' END,"
-            " 'drop_after') FROM timescaledb_information.jobs"
-            " WHERE hypertable_name IS NOT NULL")}
+        jobs = {
+            (r[0], r[1], str(r[2]))
+            for r in conn.execute(
+                "SELECT proc_name, hypertable_name, config->>COALESCE("
+                " CASE WHEN proc_name = 'policy_compression' THEN 'compress_after' END,"
+                " 'drop_after') FROM timescaledb_information.jobs"
+                " WHERE hypertable_name IS NOT NULL"
+            )
+        }
         assert ("policy_compression", "measurements", "3 days") in jobs
         assert ("policy_retention", "uplinks", "400 days") in jobs
     # A changed setting takes effect on the next run; policies are never duplicated.
-    migrate(database_url=database_url,
-            timescale=TimescaleOptions(compress_after_days=10, retention_days=0))
+    migrate(
+        database_url=database_url,
+        timescale=TimescaleOptions(compress_after_days=10, retention_days=0),
+    )
     with psycopg.connect(database_url) as conn:
         rows = conn.execute(
             "SELECT proc_name, config->>'compress_after' FROM timescaledb_information.jobs"
-            " WHERE hypertable_name = 'measurements'").fetchall()
+            " WHERE hypertable_name = 'measurements'"
+        ).fetchall()
         assert rows == [("policy_compression", "10 days")]

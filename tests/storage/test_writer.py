@@ -22,8 +22,9 @@ def conn(database_url: str) -> psycopg.Connection[tuple[object, ...]]:
 
 
 def _batch(messages: list[tuple[str, bytes]]):  # type: ignore[no-untyped-def]
-    return process_messages(messages=[RawMessage(t, p) for t, p in messages],
-                            max_message_bytes=65536)
+    return process_messages(
+        messages=[RawMessage(t, p) for t, p in messages], max_message_bytes=65536
+    )
 
 
 def test_same_batch_written_twice_stores_once(conn: psycopg.Connection[tuple[object, ...]]) -> None:
@@ -86,12 +87,14 @@ def test_the_uplink_column_list_is_the_migrated_table(
     table = conn.execute(
         "SELECT a.attname, t.typname FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid"
         " WHERE a.attrelid = 'uplinks'::regclass AND a.attnum > 0 AND NOT a.attisdropped"
-        " ORDER BY a.attnum").fetchall()
+        " ORDER BY a.attnum"
+    ).fetchall()
     written = list(UPLINK_COLUMNS)
     assert table[: len(written)] == written
-    assert table[len(written):] == [("ingested_at", "timestamptz")]  # DEFAULT now()
+    assert table[len(written) :] == [("ingested_at", "timestamptz")]  # DEFAULT now()
     staged = conn.execute(
         "SELECT a.attname, t.typname FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid"
         " WHERE a.attrelid = 'pg_temp.stage_uplinks'::regclass AND a.attnum > 0"
-        " AND NOT a.attisdropped ORDER BY a.attnum").fetchall()
+        " AND NOT a.attisdropped ORDER BY a.attnum"
+    ).fetchall()
     assert staged == written

@@ -225,9 +225,10 @@ def _encode_field(f: Field, values: Mapping[str, Any], codec: str) -> bytes:
             # E.g. -0.1 °C on an EM500-SMT is 0xFFFF, which the device reserves for
             # "collection failed": the value cannot be sent, and decoding it would lie.
             raise CodecError(
-                codec=codec, offset=None,
+                codec=codec,
+                offset=None,
                 expected=f"{f.key} other than {value!r}, whose code 0x{unsigned:X} means "
-                         f"{f.errors[unsigned]!r}",
+                f"{f.errors[unsigned]!r}",
             )
     return encoded
 

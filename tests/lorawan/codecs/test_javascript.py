@@ -72,8 +72,7 @@ def hostile() -> Iterator[JavaScriptCodec]:
 def hungry() -> Iterator[JavaScriptCodec]:
     """The hostile codec with a time limit generous enough that, even on a loaded machine,
     the memory limit is what stops an allocation bomb."""
-    with JavaScriptCodec(name="hostile", source=HOSTILE, timeout_ms=10_000,
-                         memory_mb=32) as codec:
+    with JavaScriptCodec(name="hostile", source=HOSTILE, timeout_ms=10_000, memory_mb=32) as codec:
         yield codec
 
 

@@ -678,8 +678,9 @@ ROUND_TRIPS: dict[str, Groups] = {
     ],
     "milesight-em500-smt": [
         # -0.1 and -0.3 °C encode to the device's error codes 0xFFFF and 0xFFFD.
-        st.fixed_dictionaries({"temperature": _tenths(-400, 850).filter(
-            lambda t: t not in (-0.1, -0.3))})
+        st.fixed_dictionaries(
+            {"temperature": _tenths(-400, 850).filter(lambda t: t not in (-0.1, -0.3))}
+        )
         | st.just({"temperature_error": "out of range"}),
         st.fixed_dictionaries({"moisture": _tenths(0, 10_000, 100)})
         | st.just({"moisture_error": "collection failed"}),

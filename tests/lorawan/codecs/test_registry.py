@@ -266,9 +266,12 @@ def test_decode_locally_flag_of_a_device_type(tmp_path: Path) -> None:
         "  Plain AM308: milesight-am308\n"
     )
     with CodecRegistry.load(config=config) as registry:
-        assert registry.decodes_locally(device_type=None, version_ids=None,
-                                        device_profile="lobby am308")
-        assert not registry.decodes_locally(device_type=None, version_ids=None,
-                                            device_profile="Plain AM308")
-        assert not registry.decodes_locally(device_type="milesight-am308", version_ids=None,
-                                            device_profile=None)
+        assert registry.decodes_locally(
+            device_type=None, version_ids=None, device_profile="lobby am308"
+        )
+        assert not registry.decodes_locally(
+            device_type=None, version_ids=None, device_profile="Plain AM308"
+        )
+        assert not registry.decodes_locally(
+            device_type="milesight-am308", version_ids=None, device_profile=None
+        )
