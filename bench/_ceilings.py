@@ -110,6 +110,6 @@ def naive_inserts(*, database_url: str, columns: str, rows: Sequence[Row]) -> fl
     with psycopg.connect(database_url) as conn:
         started = time.perf_counter()
         for row in rows:
-            conn.execute(statement, row)  # type: ignore[arg-type]
+            conn.execute(statement, row)
             conn.commit()
         return time.perf_counter() - started

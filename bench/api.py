@@ -21,6 +21,7 @@ the server and PostgreSQL, so the figures are a floor.
 
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
 
@@ -53,12 +54,23 @@ from loracity.history import load_history
 from storage import series as ser
 from storage.device_registry import DeviceFilter
 from storage.migrate import TimescaleOptions, migrate
+from storage.timescale import timescaledb_available
 
 END = datetime(2026, 3, 30, tzinfo=UTC)
 ZONE = ZoneInfo("Europe/Berlin")
 REPO = Path(__file__).resolve().parents[1]
 #: A tracker's coordinates are series too, but not the kind a dashboard aggregates.
 _POSITION_QUANTITIES = "('latitude', 'longitude', 'altitude')"
+
+
+@functools.cache
+def _timescaledb_at(url: str) -> bool:
+    return timescaledb_available(database_url=url).available
+
+
+def _has_timescaledb(server: PostgresServer) -> bool:
+    """Whether the bench's PostgreSQL has TimescaleDB (asked once per server)."""
+    return _timescaledb_at(server.url)
 
 
 def progress(line: str) -> None:
@@ -103,14 +115,14 @@ def prepare_database(
         started = time.perf_counter()
         expected = json.loads(meta.read_text())["measurements"]
         with psycopg.connect(url, autocommit=True) as conn:
-            if server.timescaledb:
+            if _has_timescaledb(server):
                 conn.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
                 conn.execute("SELECT timescaledb_pre_restore()")
         subprocess.run(
             [str(pg_restore), "--no-owner", "-d", url, str(dump)], capture_output=True, check=False
         )
         with psycopg.connect(url, autocommit=True) as conn:
-            if server.timescaledb:
+            if _has_timescaledb(server):
                 conn.execute("SELECT timescaledb_post_restore()")
             row = conn.execute("SELECT count(*) FROM measurements").fetchone()
         if row is not None and row[0] == expected:
@@ -132,7 +144,7 @@ def prepare_database(
         f"{took:.0f} s ({report.messages / took:,.0f} messages/s)"
     )
     with psycopg.connect(url, autocommit=True) as conn:
-        if server.timescaledb:  # as the refresh policy would have by now
+        if _has_timescaledb(server):  # as the refresh policy would have by now
             for view in ("measurements_hourly", "measurements_daily"):
                 conn.execute(f"CALL refresh_continuous_aggregate('{view}', NULL, NULL)")
         conn.execute("VACUUM ANALYZE")
@@ -192,7 +204,7 @@ def fill_series(*, url: str, server: PostgresServer, days: int) -> str:
             },
         )
         added = cur.rowcount
-        if server.timescaledb:
+        if _has_timescaledb(server):
             for view in ("measurements_hourly", "measurements_daily"):
                 conn.execute(f"CALL refresh_continuous_aggregate('{view}', NULL, NULL)")
         conn.execute("ANALYZE measurements")
@@ -462,7 +474,7 @@ def main(argv: list[str] | None = None) -> int:
     loaded = f"{args.hours} hours" if args.hours else f"{args.days} days"
     print(
         f"data: city scenario, {loaded} to {END.isoformat()}, TimescaleDB "
-        f"{'on' if server.timescaledb else 'off'}; client: httpx2, {args.concurrency} in "
+        f"{'on' if _has_timescaledb(server) else 'off'}; client: httpx2, {args.concurrency} in "
         f"flight, {args.seconds:g} s per figure, on the same machine"
     )
     if filled:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
@@ -30,7 +30,7 @@ class _Probe:
 
     url: str
     client_id: str
-    protocol: mqtt.MQTTProtocolVersion = mqtt.MQTTv311
+    protocol: MQTTProtocolVersion = MQTTProtocolVersion.MQTTv311
     receive_maximum: int | None = None
     received: list[mqtt.MQTTMessage] = field(default_factory=list)
     connack: list[bool] = field(default_factory=list)

@@ -23,7 +23,7 @@ def test_every_fixed_device_has_a_position_and_every_site_a_name(
     with psycopg.connect(database_url) as conn:
         register_scenario_devices(conn=conn, scenario=scenario)
         rows = conn.execute("SELECT name, latitude, longitude FROM devices").fetchall()
-        sites = dict(conn.execute("SELECT site, name FROM sites").fetchall())
+        sites: dict[str, str | None] = dict(conn.execute("SELECT site, name FROM sites").fetchall())
     moving = {d.id for d in scenario.devices if d.behaviour.model in _MOVING}
     unplaced = [n for n, lat, lon in rows if n not in moving and (lat is None or lon is None)]
     assert not unplaced

@@ -44,7 +44,7 @@ def _client(settings: Settings) -> TestClient:
 @pytest.fixture
 def keys(api_database_url: str) -> dict[str, str]:
     with psycopg.connect(api_database_url) as conn:
-        return {role: create_key(conn=conn, role=role)[0] for role in ("read", "write", "admin")}  # type: ignore[misc]
+        return {role: create_key(conn=conn, role=role)[0] for role in ("read", "write", "admin")}
 
 
 @pytest.fixture

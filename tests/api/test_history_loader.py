@@ -25,7 +25,9 @@ def test_meetup_history_lands_decoded_and_deterministic(api_database_url: str) -
             "                   OR expected_interval_s IS NULL)"
             " FROM devices"
         ).fetchone()
-        sites = dict(conn.execute("SELECT site, capacity FROM sites").fetchall())
+        sites: dict[str, int | None] = dict(
+            conn.execute("SELECT site, capacity FROM sites").fetchall()
+        )
         quantities = {r[0] for r in conn.execute("SELECT DISTINCT quantity FROM measurements")}
     assert stored == (report.uplinks,)
     assert devices is not None

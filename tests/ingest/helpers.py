@@ -182,7 +182,7 @@ def wait_until(
 
 def scalar(database_url: str, query: str, params: Sequence[Any] = ()) -> Any:
     with psycopg.connect(database_url) as conn:
-        row = conn.execute(query, params).fetchone()  # type: ignore[arg-type]
+        row = conn.execute(query, params).fetchone()
         assert row is not None
         return row[0]
 

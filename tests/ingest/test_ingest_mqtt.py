@@ -108,7 +108,7 @@ def test_publish_fills_every_table(
             " WHERE source = 'chirpstack-v4'"
         ).fetchone()
         assert cs == ("0a84041000000002", 0, 867100000, "network")
-        values = dict(
+        values: dict[str, float] = dict(
             conn.execute("SELECT dev_eui || ':' || quantity, value FROM measurements").fetchall()
         )
         assert values == {
@@ -119,7 +119,7 @@ def test_publish_fills_every_table(
             "0a84041000000002:battery": 88.5,
             "0a84041000000002:link_margin": 10.0,
         }
-        devices = dict(conn.execute("SELECT dev_eui, name FROM devices").fetchall())
+        devices: dict[str, str] = dict(conn.execute("SELECT dev_eui, name FROM devices").fetchall())
         assert devices == {"70b3d57ed0000001": "sensor-1", "0a84041000000002": "air-2"}
         gateways = conn.execute(
             "SELECT gateway_id, eui, latitude FROM gateways ORDER BY 1"
@@ -181,11 +181,15 @@ def test_two_processes_given_the_same_frames_store_each_once(
         ingest.wait_subscribed()
     publish(mqtt_url=mqtt_url, messages=scope.stream(count=3000, devices=30))
     for port in ports:
-        wait_until(
-            lambda p=port: (
+
+        def handled(p: int = port) -> bool:
+            return (
                 metric(p, "loracity_ingest_received_total") == 3000
                 and metric(p, "loracity_ingest_backlog") == 0
-            ),
+            )
+
+        wait_until(
+            handled,
             timeout=60,
             what="both ingests to handle all 3000 messages",
         )
@@ -233,7 +237,7 @@ def test_malformed_messages_are_dead_lettered_and_good_ones_stored(
         what="2000 uplinks and 1000 dead letters",
     )
     with psycopg.connect(database_url) as conn:
-        reasons = dict(
+        reasons: dict[str, int] = dict(
             conn.execute("SELECT reason, count(*) FROM dead_letters GROUP BY reason").fetchall()
         )
         assert sum(reasons.values()) == 1000

@@ -92,14 +92,14 @@ def test_stored_rows_equal_what_the_simulator_sent(
             "SELECT count(*) FROM uplinks WHERE decoded IS NOT NULL AND decoded_by IS NOT NULL"
         ).fetchone()
         assert decoded == (t.uplinks,)
-        per_device = dict(
+        per_device: dict[str, int] = dict(
             conn.execute(
                 "SELECT dev_eui, count(*) FROM uplinks WHERE decoded_by IS NOT NULL GROUP BY 1"
             ).fetchall()
         )
         sent = {eui: c.uplinks for eui, c in report.by_dev_eui().items() if c.uplinks}
         assert per_device == sent
-        reasons = dict(
+        reasons: dict[str, int] = dict(
             conn.execute("SELECT reason, count(*) FROM dead_letters GROUP BY 1").fetchall()
         )
         assert reasons.get("codec_error") == t.corrupt

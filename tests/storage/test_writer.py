@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Iterator
+from datetime import datetime, timedelta
 
 import psycopg
 import pytest
@@ -14,7 +15,7 @@ from tests.ingest.helpers import BASE_TIME, Scope
 
 
 @pytest.fixture
-def conn(database_url: str) -> psycopg.Connection[tuple[object, ...]]:
+def conn(database_url: str) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
     migrate(database_url=database_url, timescale=TimescaleOptions(use_timescaledb=False))
     with psycopg.connect(database_url) as c:
         configure_connection(c)
@@ -59,6 +60,7 @@ def test_device_metadata_and_last_seen(conn: psycopg.Connection[tuple[object, ..
     assert row[0] == "sensor-9"
     assert row[1] == scope.app
     assert row[2] == BASE_TIME
+    assert isinstance(row[3], datetime)
     assert row[3] >= later - timedelta(seconds=1)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -15,14 +16,14 @@ from tests.api.board.conftest import MeetupData
 
 
 @pytest.fixture
-def client(meetup_data: MeetupData) -> TestClient:
+def client(meetup_data: MeetupData) -> Iterator[TestClient]:
     settings = Settings(  # type: ignore[call-arg]
         _env_file=None,
         database_url=meetup_data.database_url,
         public_url="https://board.example.org",
     )
     with TestClient(create_app(settings=settings), raise_server_exceptions=False) as c:
-        yield c  # type: ignore[misc]
+        yield c
 
 
 def _eui(url: str, name: str) -> str:

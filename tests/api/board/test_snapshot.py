@@ -28,7 +28,7 @@ def test_snapshot_matches_the_stored_rows(meetup_data: MeetupData) -> None:
     at = meetup_data.end
     snap = _snapshot(url, at)
     with psycopg.connect(url) as conn:
-        devices = dict(conn.execute("SELECT dev_eui, name FROM devices").fetchall())
+        devices: dict[str, str] = dict(conn.execute("SELECT dev_eui, name FROM devices").fetchall())
         latest = {
             (eui, q): v
             for eui, q, v in conn.execute(
@@ -42,7 +42,7 @@ def test_snapshot_matches_the_stored_rows(meetup_data: MeetupData) -> None:
             "SELECT count(*) FROM uplinks WHERE received_at > %s AND received_at <= %s",
             (at - timedelta(hours=1), at),
         ).fetchone()
-        flows = dict(
+        flows: dict[str, float] = dict(
             conn.execute(
                 "SELECT d.site || ':' || m.quantity, sum(m.value) FROM measurements m"
                 " JOIN devices d USING (dev_eui)"
