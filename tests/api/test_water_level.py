@@ -35,14 +35,19 @@ def test_water_level_derived_at_ingest_and_rederived(
         database_url=api_database_url, scenario="meetup", start=T0, end=T0 + timedelta(hours=1)
     )
     with psycopg.connect(api_database_url) as conn:
-        row = conn.execute("SELECT dev_eui FROM devices WHERE name = 'neckar-gauge'").fetchone()
+        row = conn.execute(
+            "SELECT dev_eui, mounting_height FROM devices WHERE name = 'neckar-gauge'"
+        ).fetchone()
         assert row is not None
-        eui = row[0]
+        eui, registered_height = row
+        assert registered_height is not None, "the scenario registers the gauge's height"
         admin = create_key(conn=conn, role="admin")[0]
-        conn.execute("UPDATE devices SET mounting_height = 5.0 WHERE dev_eui = %s", (eui,))
+    # The scenario registers the gauge's mounting height, so ingest derived the level already.
     before = _pairs(api_database_url, eui)
     assert before
-    assert all(w is None for _, w in before)
+    assert all(w == pytest.approx(registered_height - d) for d, w in before)
+    with psycopg.connect(api_database_url) as conn:
+        conn.execute("UPDATE devices SET mounting_height = 5.0 WHERE dev_eui = %s", (eui,))
 
     headers = {"X-API-Key": admin}
     assert api_client.post(f"/v1/devices/{eui}/rederive").status_code == 401
@@ -60,7 +65,9 @@ def test_water_level_derived_at_ingest_and_rederived(
     )
     after = _pairs(api_database_url, eui)
     assert len(after) > len(before)
-    assert all(w == pytest.approx(5.0 - d) for d, w in after)
+    # Loading the scenario registers its devices again, the gauge's height included.
+    new = after[len(before) :]
+    assert all(w == pytest.approx(registered_height - d) for d, w in new)
 
     # A new height re-derives everything; removing it removes the derived values.
     with psycopg.connect(api_database_url) as conn:
